@@ -1,0 +1,88 @@
+"""What the rules see: one module, its functions, and where their findings go."""
+
+from __future__ import annotations
+
+import tokenize
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from mypy import nodes
+from mypy.errorcodes import ErrorCode
+
+from mypy_cancel_plugin import predicates, walk
+from mypy_cancel_plugin.static_types import Resolver
+
+ASYNC_CONTEXT_MANAGER = "contextlib.asynccontextmanager"
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    message: str
+    code: ErrorCode = field(compare=False)
+
+
+@dataclass
+class ModuleContext:
+    """One checked module and the diagnostics the rules found in it."""
+
+    tree: nodes.MypyFile
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @cached_property
+    def libraries_in_play(self) -> frozenset[str]:
+        return predicates.libraries_in_play(self.tree)
+
+    @cached_property
+    def source_lines(self) -> list[str]:
+        """The module's text, for the few positions the mypy tree does not keep (bare ``except:``)."""
+        try:
+            with tokenize.open(self.tree.path) as source:
+                return source.read().splitlines()
+        except (OSError, SyntaxError, UnicodeDecodeError):
+            return []
+
+    def report(self, node: nodes.Context, message: str, code: ErrorCode, *, line: int | None = None,
+               column: int | None = None) -> None:
+        """Record a finding at ``node`` (or at an explicit position on one line)."""
+        if line is None:
+            line, column = node.line, node.column
+            end_line, end_column = node.end_line or line, node.end_column
+        else:
+            end_line, end_column = line, None
+        column = max(column or 0, 0)
+        if end_column is None or (end_line == line and end_column <= column):
+            end_line, end_column = line, column + 1
+        self.diagnostics.append(Diagnostic(line, column, end_line, end_column, message, code))
+
+
+class FunctionScope:
+    """One ``def`` of the module, with what every rule asks about it computed once."""
+
+    def __init__(self, function: walk.Function) -> None:
+        self.defn = function.defn
+        self.decorators = function.decorators
+        self.resolver = Resolver(function.defn)
+        self.nodes = list(walk.scope_nodes(function.defn.body))
+
+    @cached_property
+    def is_async_context_manager(self) -> bool:
+        """An ``@asynccontextmanager`` generator: its ``yield`` receives the managed block's exceptions."""
+        return self.defn.is_coroutine and any(
+            isinstance(d, nodes.RefExpr) and d.fullname == ASYNC_CONTEXT_MANAGER for d in self.decorators
+        )
+
+    def has_await_point(self, *roots: nodes.Node | None) -> bool:
+        """Whether the current task's cancellation can be delivered inside any of ``roots``."""
+        for root in roots:
+            if root is None:
+                continue
+            for node in (root, *walk.descendants(root)):
+                if walk.is_await_point(node):
+                    return True
+                if self.is_async_context_manager and isinstance(node, (nodes.YieldExpr, nodes.YieldFromExpr)):
+                    return True
+        return False

@@ -1,0 +1,31 @@
+"""Every error code the plugin reports, in one place.
+
+Creating an ``ErrorCode`` registers it with mypy, which is what makes
+``# type: ignore[code]`` and ``disable_error_code``/``enable_error_code`` accept it.
+"""
+
+from __future__ import annotations
+
+from mypy.errorcodes import ErrorCode
+
+CATEGORY = "mypy-cancel-plugin"
+
+CANCEL_SWALLOWED = ErrorCode(
+    "cancel-swallowed",
+    "A handler, suppress() or finally can discard the current task's cancellation",
+    CATEGORY,
+)
+CANCEL_SWALLOWED_AWAITED_TASK = ErrorCode(
+    "cancel-swallowed-awaited-task",
+    "Awaiting a task this code cancelled also swallows the current task's own cancellation",
+    CATEGORY,
+    sub_code_of=CANCEL_SWALLOWED,
+)
+
+PLUGIN_FAILURE = ErrorCode(
+    "cancel-plugin",
+    "mypy-cancel-plugin could not check a function or read its configuration",
+    CATEGORY,
+)
+
+ALL_CODES = (CANCEL_SWALLOWED, CANCEL_SWALLOWED_AWAITED_TASK, PLUGIN_FAILURE)

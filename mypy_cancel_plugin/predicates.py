@@ -1,0 +1,117 @@
+"""What counts as a cancellation exception, decided from types rather than spelling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mypy import nodes
+from mypy.types import (
+    CallableType,
+    Instance,
+    ProperType,
+    TupleType,
+    TypeType,
+    UnionType,
+    get_proper_type,
+)
+
+from mypy_cancel_plugin.static_types import Resolver
+
+BASE_EXCEPTION = "builtins.BaseException"
+
+# The exception each library raises inside a task (or trio/anyio scope) that is being cancelled.
+# anyio has no class of its own: ``anyio.get_cancelled_exc_class()`` is typed
+# ``type[BaseException]`` and is recognised through that type.
+CANCELLATION_CLASSES = {
+    "asyncio.exceptions.CancelledError": "asyncio",
+    "trio._core._exceptions.Cancelled": "trio",
+}
+ALL_LIBRARIES = frozenset(CANCELLATION_CLASSES.values())
+
+
+@dataclass(frozen=True)
+class CaughtCancellation:
+    """One class named by an ``except`` clause that can catch a cancellation."""
+
+    name: str
+    libraries: frozenset[str]
+    # True when the class is a cancellation class or a base of one, so the clause takes every
+    # cancellation of ``libraries``; False for a subclass, which takes only some.
+    takes_all: bool
+
+
+def cancellation_libraries(info: nodes.TypeInfo) -> tuple[frozenset[str], bool] | None:
+    """Which libraries' cancellations ``except info`` catches, and whether it catches them all."""
+    if info.fullname == BASE_EXCEPTION:
+        return ALL_LIBRARIES, True
+    for fullname, library in CANCELLATION_CLASSES.items():
+        if info.has_base(fullname):
+            return frozenset([library]), info.fullname == fullname
+    return None
+
+
+def is_cancellation_instance(typ: ProperType | None) -> bool:
+    """Whether raising a value of this type re-raises a cancellation (or an exception that may be one)."""
+    if isinstance(typ, TypeType):
+        typ = get_proper_type(typ.item)
+    return isinstance(typ, Instance) and cancellation_libraries(typ.type) is not None
+
+
+def exception_classes(typ: ProperType | None) -> list[nodes.TypeInfo]:
+    """The classes an ``except`` clause names when its expression has type ``typ``."""
+    if isinstance(typ, TypeType):
+        item = get_proper_type(typ.item)
+        if isinstance(item, Instance):
+            return [item.type]
+        if isinstance(item, UnionType):
+            return [c for member in item.items for c in exception_classes(TypeType(member))]
+        return []
+    if isinstance(typ, CallableType) and typ.is_type_obj():
+        return [typ.type_object()]
+    if isinstance(typ, TupleType):
+        return [c for item in typ.items for c in exception_classes(get_proper_type(item))]
+    if isinstance(typ, Instance) and typ.type.fullname == "builtins.tuple" and typ.args:
+        return exception_classes(get_proper_type(typ.args[0]))
+    if isinstance(typ, UnionType):
+        return [c for item in typ.items for c in exception_classes(get_proper_type(item))]
+    return []
+
+
+def classes_named_by(expr: nodes.Expression, resolver: Resolver, depth: int = 0) -> list[nodes.TypeInfo]:
+    """The exception classes an ``except``/``isinstance``/``suppress`` argument names."""
+    if isinstance(expr, nodes.TupleExpr) and depth < 8:
+        return [c for item in expr.items for c in classes_named_by(item, resolver, depth + 1)]
+    if isinstance(expr, nodes.NameExpr) and isinstance(expr.node, nodes.Var) and depth < 8:
+        assigned = resolver.assigned_value(expr.node)
+        if assigned is not None and not exception_classes(resolver.type_of(expr)):
+            return classes_named_by(assigned, resolver, depth + 1)
+    return exception_classes(resolver.type_of(expr))
+
+
+def caught_cancellations(
+    expr: nodes.Expression | None, resolver: Resolver, libraries_in_play: frozenset[str]
+) -> list[CaughtCancellation]:
+    """The cancellation-catching classes of one ``except`` clause (``None`` is a bare ``except:``)."""
+    if expr is None:
+        return [CaughtCancellation("BaseException (bare except)", libraries_in_play, True)]
+    caught = []
+    for info in classes_named_by(expr, resolver):
+        found = cancellation_libraries(info)
+        if found is not None:
+            libraries, takes_all = found
+            if info.fullname == BASE_EXCEPTION:
+                libraries = libraries_in_play
+            caught.append(CaughtCancellation(info.name, libraries, takes_all))
+    return caught
+
+
+def libraries_in_play(tree: nodes.MypyFile) -> frozenset[str]:
+    """Whose cancellations a broad clause in this module can meet: asyncio's always, trio's where trio is used."""
+    imported: set[str] = set()
+    for imp in tree.imports:
+        if isinstance(imp, nodes.Import):
+            imported.update(name for name, _ in imp.ids)
+        elif isinstance(imp, (nodes.ImportFrom, nodes.ImportAll)):
+            imported.add(imp.id)
+    uses_trio = any(name == "trio" or name.startswith("trio.") for name in imported)
+    return frozenset({"asyncio", "trio"} if uses_trio else {"asyncio"})

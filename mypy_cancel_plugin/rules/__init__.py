@@ -1,0 +1,37 @@
+"""One module per rule.  ``check_module`` runs every rule over every function of a module."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mypy import nodes
+
+from mypy_cancel_plugin import walk
+from mypy_cancel_plugin.context import Diagnostic, FunctionScope, ModuleContext
+from mypy_cancel_plugin.errorcodes import PLUGIN_FAILURE
+from mypy_cancel_plugin.rules import cancel_swallowed
+
+FunctionRule = Callable[[FunctionScope, ModuleContext], None]
+
+FUNCTION_RULES: tuple[FunctionRule, ...] = (cancel_swallowed.check,)
+
+
+def check_module(tree: nodes.MypyFile) -> list[Diagnostic]:
+    """Every finding in ``tree``, sorted by position.
+
+    A rule that fails on one function is reported there as a ``cancel-plugin`` error (with
+    the reason) instead of taking mypy down: the rest of the module is still checked.
+    """
+    module = ModuleContext(tree)
+    for function in walk.functions(tree):
+        scope = FunctionScope(function)
+        for rule in FUNCTION_RULES:
+            try:
+                rule(scope, module)
+            except Exception as failure:  # noqa: BLE001 - a plugin bug must not crash mypy
+                message = (
+                    f'mypy-cancel-plugin could not check "{function.defn.name}" '
+                    f"({type(failure).__name__}: {failure}); please report this with the code"
+                )
+                module.report(function.defn, message, PLUGIN_FAILURE, line=function.defn.line)
+    return sorted(set(module.diagnostics))

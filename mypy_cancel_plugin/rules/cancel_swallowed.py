@@ -1,0 +1,139 @@
+"""``cancel-swallowed``: code that can catch the current task's cancellation and not re-raise it.
+
+Three forms lose a cancellation: an ``except`` handler with a path that finishes without
+re-raising, ``contextlib.suppress`` of a cancellation type, and ``return``/``break``/
+``continue`` in a ``finally`` (PEP 765).  Each only matters where a cancellation can arrive:
+the guarded code must contain an await point.
+"""
+
+from __future__ import annotations
+
+from mypy import nodes
+
+from mypy_cancel_plugin import predicates, walk
+from mypy_cancel_plugin.context import FunctionScope, ModuleContext
+from mypy_cancel_plugin.errorcodes import CANCEL_SWALLOWED, CANCEL_SWALLOWED_AWAITED_TASK
+from mypy_cancel_plugin.reraise import EscapeKind, ReraiseFlow
+
+SUPPRESS = "contextlib.suppress"
+FIX = 'clean up, then "raise"'
+AWAITED_TASK_FIX = 'if asyncio.current_task().cancelling(): raise'
+
+
+def check(function: FunctionScope, module: ModuleContext) -> None:
+    for node in function.nodes:
+        if isinstance(node, nodes.TryStmt):
+            if function.has_await_point(node.body):
+                _check_handlers(node, function, module)
+            if node.finally_body is not None and function.has_await_point(node.body, *node.handlers, node.else_body):
+                _check_finally(node.finally_body, function, module)
+        elif isinstance(node, nodes.WithStmt):
+            _check_suppress(node, function, module)
+
+
+def _check_handlers(stmt: nodes.TryStmt, function: FunctionScope, module: ModuleContext) -> None:
+    taken: frozenset[str] = frozenset()  # libraries whose cancellation an earlier clause takes
+    for index, (type_expr, bound, handler) in enumerate(zip(stmt.types, stmt.vars, stmt.handlers)):
+        caught = predicates.caught_cancellations(type_expr, function.resolver, module.libraries_in_play)
+        reachable = [c for c in caught if c.libraries - taken]
+        taken = taken.union(*(c.libraries for c in caught if c.takes_all))
+        if not reachable:
+            continue
+        bound_var = bound.node if bound is not None and isinstance(bound.node, nodes.Var) else None
+        escapes = ReraiseFlow(function.resolver, bound_var, module.libraries_in_play).escapes(handler)
+        if not escapes:
+            continue
+        line, column = _except_position(stmt, index, module)
+        caught_name = reachable[0].name
+        awaited = _awaited_cancelled_task(stmt, function)
+        if awaited is not None:
+            message = (
+                f'{caught_name} from awaiting cancelled task "{awaited}" is swallowed here, and so is a '
+                f"cancellation of the current task that arrives meanwhile: the handler {escapes[0].describe()}; "
+                f"{AWAITED_TASK_FIX}"
+            )
+            module.report(stmt, message, CANCEL_SWALLOWED_AWAITED_TASK, line=line, column=column)
+        else:
+            message = f"{caught_name} caught here is swallowed: the handler {escapes[0].describe()}; {FIX}"
+            module.report(stmt, message, CANCEL_SWALLOWED, line=line, column=column)
+
+
+def _check_finally(block: nodes.Block, function: FunctionScope, module: ModuleContext) -> None:
+    for escape in ReraiseFlow(function.resolver, None, module.libraries_in_play).escapes(block):
+        if escape.kind in (EscapeKind.RETURNS, EscapeKind.BREAKS, EscapeKind.CONTINUES):
+            keyword = {EscapeKind.RETURNS: "return", EscapeKind.BREAKS: "break"}.get(escape.kind, "continue")
+            message = (
+                f'"{keyword}" in "finally" at line {escape.line} discards an in-flight cancellation (PEP 765); '
+                f'move it out of the "finally" block'
+            )
+            module.report(block, message, CANCEL_SWALLOWED, line=escape.line, column=_indent(module, escape.line))
+
+
+def _check_suppress(stmt: nodes.WithStmt, function: FunctionScope, module: ModuleContext) -> None:
+    for manager in stmt.expr:
+        if not (isinstance(manager, nodes.CallExpr) and isinstance(manager.callee, nodes.RefExpr)):
+            continue
+        if manager.callee.fullname != SUPPRESS:
+            continue
+        caught = [
+            c
+            for arg in manager.args
+            for c in predicates.caught_cancellations(arg, function.resolver, module.libraries_in_play)
+        ]
+        if caught and function.has_await_point(stmt.body):
+            message = (
+                f"contextlib.suppress({caught[0].name}) swallows the current task's cancellation; "
+                f"suppress only the exceptions you expect"
+            )
+            module.report(manager, message, CANCEL_SWALLOWED)
+
+
+def _awaited_cancelled_task(stmt: nodes.TryStmt, function: FunctionScope) -> str | None:
+    """``task.cancel(); try: await task``: the name of the task, when that is all the try awaits."""
+    awaited = [node for node in walk.descendants(stmt.body) if isinstance(node, nodes.AwaitExpr)]
+    names = {_reference_name(node.expr) for node in awaited}
+    if len(names) != 1 or None in names:
+        return None
+    (name,) = names
+    for node in function.nodes:
+        if (
+            isinstance(node, nodes.CallExpr)
+            and node.line < stmt.line
+            and isinstance(node.callee, nodes.MemberExpr)
+            and node.callee.name == "cancel"
+            and _reference_name(node.callee.expr) == name
+        ):
+            return name
+    return None
+
+
+def _reference_name(expr: nodes.Expression) -> str | None:
+    if isinstance(expr, nodes.NameExpr):
+        return expr.name
+    if isinstance(expr, nodes.MemberExpr):
+        base = _reference_name(expr.expr)
+        return f"{base}.{expr.name}" if base is not None else None
+    return None
+
+
+def _except_position(stmt: nodes.TryStmt, index: int, module: ModuleContext) -> tuple[int, int]:
+    """Line and column of the ``except`` keyword of handler ``index``."""
+    type_expr, bound = stmt.types[index], stmt.vars[index]
+    if type_expr is not None:
+        return type_expr.line, stmt.column
+    if bound is not None:
+        return bound.line, stmt.column
+    # A bare ``except:`` has no node of its own: find the keyword between the previous block and this body.
+    previous = stmt.handlers[index - 1] if index else stmt.body
+    start = (previous.end_line or previous.line) if previous.body else stmt.line
+    first_body_line = stmt.handlers[index].body[0].line
+    for line in range(first_body_line, start - 1, -1):
+        text = module.source_lines[line - 1] if 0 < line <= len(module.source_lines) else ""
+        if text.lstrip().startswith("except"):
+            return line, stmt.column
+    return first_body_line, stmt.column
+
+
+def _indent(module: ModuleContext, line: int) -> int:
+    text = module.source_lines[line - 1] if 0 < line <= len(module.source_lines) else ""
+    return len(text) - len(text.lstrip())

@@ -1,0 +1,167 @@
+"""The static type of an expression, read from what semantic analysis and checking declared.
+
+The once-per-module call that runs the rules does not get the checker's expression type
+map, so types are rebuilt here from declarations: classes, declared and inferred variable
+types, attribute and property types, and callees' return types.  Unannotated functions
+have no inferred local types; for those a local name is followed to the value last
+assigned to it.  ``None`` means "unknown": the rules stay silent rather than guess.
+"""
+
+from __future__ import annotations
+
+from mypy import nodes
+from mypy.types import (
+    AnyType,
+    CallableType,
+    Instance,
+    LiteralType,
+    Overloaded,
+    ProperType,
+    TupleType,
+    Type,
+    TypeOfAny,
+    TypeType,
+    get_proper_type,
+)
+
+from mypy_cancel_plugin import walk
+
+_MAX_DEPTH = 8
+
+
+def class_object_type(info: nodes.TypeInfo) -> TypeType:
+    """The type of a class object, ``type[C]``."""
+    args = [AnyType(TypeOfAny.special_form)] * len(info.defn.type_vars)
+    return TypeType(Instance(info, args))
+
+
+def declared_type(node: nodes.SymbolNode | None) -> ProperType | None:
+    """The type a definition gives to a name that refers to it."""
+    if isinstance(node, nodes.TypeInfo):
+        return class_object_type(node)
+    if isinstance(node, nodes.TypeAlias):
+        target = get_proper_type(node.target)
+        return TypeType(target) if isinstance(target, Instance) else None
+    if isinstance(node, nodes.Var):
+        return get_proper_type(node.type) if node.type is not None else None
+    if isinstance(node, nodes.Decorator):
+        return declared_type(node.var) or declared_type(node.func)
+    if isinstance(node, (nodes.FuncDef, nodes.OverloadedFuncDef)):
+        return get_proper_type(node.type) if node.type is not None else None
+    return None
+
+
+def return_type(callee: ProperType | None) -> ProperType | None:
+    """What calling a value of type ``callee`` returns."""
+    if isinstance(callee, CallableType):
+        return get_proper_type(callee.ret_type)
+    if isinstance(callee, Overloaded):
+        results = {str(item.ret_type): item.ret_type for item in callee.items}
+        if len(results) == 1:
+            return get_proper_type(next(iter(results.values())))
+        return None
+    if isinstance(callee, TypeType) and isinstance(callee.item, Instance):
+        return callee.item
+    return None
+
+
+def _instance_of(typ: ProperType | None) -> Instance | None:
+    if isinstance(typ, Instance):
+        return typ
+    if isinstance(typ, TupleType):
+        return typ.partial_fallback
+    if isinstance(typ, LiteralType):
+        return typ.fallback
+    return None
+
+
+def member_type(owner: ProperType | None, name: str) -> ProperType | None:
+    """The type of ``owner.name`` for an instance or a class object."""
+    if isinstance(owner, TypeType) and isinstance(owner.item, Instance):
+        owner = owner.item
+    instance = _instance_of(owner)
+    if instance is None:
+        return None
+    symbol = instance.type.get(name)
+    if symbol is None:
+        return None
+    node = symbol.node
+    if isinstance(node, nodes.Decorator) and node.var.is_property:
+        return return_type(declared_type(node.func))
+    if isinstance(node, nodes.FuncDef) and node.is_property:
+        return return_type(declared_type(node))
+    if isinstance(node, nodes.OverloadedFuncDef) and node.is_property:
+        first = node.items[0] if node.items else None
+        return return_type(declared_type(first.func)) if isinstance(first, nodes.Decorator) else None
+    return declared_type(node)
+
+
+def awaited_type(awaitable: ProperType | None) -> ProperType | None:
+    """What ``await`` of a value of this type produces (coroutines and awaitables)."""
+    instance = _instance_of(awaitable)
+    if instance is None:
+        return None
+    if instance.type.fullname in ("typing.Coroutine", "types.CoroutineType") and len(instance.args) == 3:
+        return get_proper_type(instance.args[2])
+    if instance.type.fullname in ("typing.Awaitable", "asyncio.futures.Future", "_asyncio.Future",
+                                  "_asyncio.Task", "asyncio.tasks.Task") and instance.args:
+        return get_proper_type(instance.args[-1])
+    return None
+
+
+class Resolver:
+    """Static types of expressions inside one function (or a module's top level)."""
+
+    def __init__(self, function: nodes.FuncDef | None) -> None:
+        self._function = function
+        self._assignments: dict[nodes.Var, nodes.Expression] | None = None
+
+    def type_of(self, expr: nodes.Expression, depth: int = 0) -> ProperType | None:
+        if depth > _MAX_DEPTH:
+            return None
+        depth += 1
+        if isinstance(expr, nodes.NameExpr):
+            return self._name_type(expr, depth)
+        if isinstance(expr, nodes.MemberExpr):
+            if expr.node is not None and not isinstance(expr.node, nodes.MypyFile):
+                known = declared_type(expr.node)
+                if known is not None:
+                    return known
+            return member_type(self.type_of(expr.expr, depth), expr.name)
+        if isinstance(expr, nodes.CallExpr):
+            return return_type(self.type_of(expr.callee, depth))
+        if isinstance(expr, nodes.AwaitExpr):
+            return awaited_type(self.type_of(expr.expr, depth))
+        if isinstance(expr, (nodes.CastExpr, nodes.AssertTypeExpr)):
+            return get_proper_type(expr.type)
+        if isinstance(expr, nodes.AssignmentExpr):
+            return self.type_of(expr.value, depth)
+        return None
+
+    def _name_type(self, expr: nodes.NameExpr, depth: int) -> ProperType | None:
+        node = expr.node
+        known = declared_type(node)
+        if known is not None and not isinstance(known, AnyType):
+            return known
+        if isinstance(node, nodes.Var):
+            if node.is_self and self._function is not None and self._function.info:
+                return Instance(self._function.info, [])
+            assigned = self.assigned_value(node)
+            if assigned is not None:
+                return self.type_of(assigned, depth)
+        return known
+
+    def assigned_value(self, var: nodes.Var) -> nodes.Expression | None:
+        """The value a local name was last assigned in this function, if it has one."""
+        return self._local_assignments().get(var)
+
+    def _local_assignments(self) -> dict[nodes.Var, nodes.Expression]:
+        if self._assignments is None:
+            self._assignments = {}
+            if self._function is not None:
+                for node in walk.scope_nodes(self._function.body):
+                    if isinstance(node, nodes.AssignmentStmt):
+                        for lvalue in node.lvalues:
+                            if isinstance(lvalue, nodes.NameExpr) and isinstance(lvalue.node, nodes.Var):
+                                self._assignments[lvalue.node] = node.rvalue
+        return self._assignments
