@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from mypy import nodes
+from mypy.patterns import AsPattern
 from mypy.types import Instance, ProperType, TypeType, UninhabitedType
 
 from mypy_cancel_plugin import predicates, walk
@@ -206,7 +207,7 @@ class ReraiseFlow:
         for body in stmt.bodies:
             escapes += self._block(body.body, body.line)
         last_pattern, last_guard = stmt.patterns[-1], stmt.guards[-1]
-        irrefutable = isinstance(last_pattern, nodes.AsPattern) and last_pattern.pattern is None
+        irrefutable = isinstance(last_pattern, AsPattern) and last_pattern.pattern is None
         if not (irrefutable and last_guard is None):
             escapes.append(Escape(EscapeKind.FALLS_THROUGH, stmt.line))
         return escapes
