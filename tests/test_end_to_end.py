@@ -1,0 +1,141 @@
+"""Real mypy runs on real files: the diagnostics behave like mypy's own in every mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "service.py"
+PLUGIN_CONFIG = "[mypy]\nplugins = mypy_cancel_plugin\n"
+
+SWALLOWING = '''\
+import asyncio
+
+async def first() -> None:
+    try:
+        await asyncio.sleep(1)
+    except asyncio.CancelledError:
+        pass
+'''
+
+
+def run_mypy(project: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", "mypy.ini", *args],
+        cwd=project, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=300,
+    )
+
+
+def plugin_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    assert "INTERNAL ERROR" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    return [line for line in result.stdout.splitlines() if "error:" in line or "note:" in line]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "mypy.ini").write_text(PLUGIN_CONFIG)
+    shutil.copy(EXAMPLE, tmp_path / "service.py")
+    (tmp_path / "second.py").write_text(SWALLOWING)
+    return tmp_path
+
+
+def test_example_reports_every_bug_it_marks(project: Path) -> None:
+    lines = plugin_lines(run_mypy(project, "service.py", "--no-incremental"))
+    marked = [n for n, text in enumerate(EXAMPLE.read_text().splitlines(), 1) if "# bug" in text]
+    reported = sorted(int(line.split(":")[1]) for line in lines)
+    assert reported == marked
+
+
+def test_warm_cache_reports_exactly_what_a_cold_run_reports(project: Path) -> None:
+    cold = run_mypy(project, ".", "--cache-dir", "cache")
+    warm = run_mypy(project, ".", "--cache-dir", "cache")
+    assert plugin_lines(cold) and plugin_lines(warm) == plugin_lines(cold)
+    assert warm.returncode == cold.returncode == 1
+
+
+def test_edit_of_one_file_with_warm_cache_matches_a_cold_run(project: Path) -> None:
+    run_mypy(project, ".", "--cache-dir", "cache")
+    second = project / "second.py"
+    second.write_text(SWALLOWING + SWALLOWING.replace("first", "again").replace("import asyncio\n", ""))
+    after_edit = plugin_lines(run_mypy(project, ".", "--cache-dir", "cache"))
+    cold = plugin_lines(run_mypy(project, ".", "--cache-dir", "fresh-cache"))
+    assert after_edit == cold
+    assert sum("second.py" in line for line in cold) == 2
+
+
+def test_parallel_workers_report_what_a_serial_run_reports(project: Path) -> None:
+    serial = plugin_lines(run_mypy(project, ".", "--no-incremental"))
+    parallel = plugin_lines(run_mypy(project, ".", "--num-workers", "2", "--cache-dir", "workers-cache"))
+    assert parallel == serial
+
+
+def test_output_is_the_same_under_any_hash_seed(project: Path) -> None:
+    outputs = {
+        "\n".join(plugin_lines(run_mypy(project, ".", "--no-incremental", env={"PYTHONHASHSEED": seed})))
+        for seed in ("0", "1", "12345")
+    }
+    assert len(outputs) == 1
+
+
+def test_json_output_carries_the_code_and_position(project: Path) -> None:
+    result = run_mypy(project, "second.py", "--no-incremental", "-O", "json")
+    (record,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert record["code"] == "cancel-swallowed"
+    assert (record["line"], record["column"], record["severity"]) == (6, 4, "error")
+    assert record["message"].startswith("CancelledError caught here is swallowed")
+
+
+@pytest.mark.parametrize(
+    "config, args",
+    [
+        (PLUGIN_CONFIG + "disable_error_code = cancel-swallowed\n", ()),
+        (PLUGIN_CONFIG, ("--disable-error-code", "cancel-swallowed")),
+        (PLUGIN_CONFIG + "\n[mypy-second]\ndisable_error_code = cancel-swallowed\n", ()),
+        (PLUGIN_CONFIG + "\n[mypy-second]\nignore_errors = True\n", ()),
+    ],
+    ids=["ini", "command-line", "per-module", "per-module-ignore-errors"],
+)
+def test_disabled_codes_report_nothing(project: Path, config: str, args: tuple[str, ...]) -> None:
+    (project / "mypy.ini").write_text(config)
+    assert plugin_lines(run_mypy(project, "second.py", "--no-incremental", *args)) == []
+
+
+def test_pyproject_configuration(project: Path) -> None:
+    (project / "mypy.ini").unlink()
+    (project / "pyproject.toml").write_text('[tool.mypy]\nplugins = ["mypy_cancel_plugin"]\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "second.py", "--no-incremental"],
+        cwd=project, capture_output=True, text=True, timeout=300,
+    )
+    assert len(plugin_lines(result)) == 1
+
+
+def test_follow_imports_silent_reports_only_the_checked_module(project: Path) -> None:
+    (project / "main.py").write_text("import second\n")
+    lines = plugin_lines(run_mypy(project, "main.py", "--no-incremental", "--follow-imports", "silent"))
+    assert lines == []
+    followed = plugin_lines(run_mypy(project, "main.py", "--no-incremental"))
+    assert len(followed) == 1 and followed[0].startswith("second.py:6:")
+
+
+def test_plugin_with_every_code_disabled_changes_nothing_in_mypy_output(project: Path) -> None:
+    (project / "typed.py").write_text(SWALLOWING + "x: int = 'not an int'\n" + "async def g():\n    return 1 + ''\n")
+    codes = ["cancel-swallowed", "cancel-swallowed-awaited-task", "cancel-plugin"]
+    disabled = [arg for code in codes for arg in ("--disable-error-code", code)]
+    with_plugin = run_mypy(project, "typed.py", "service.py", "--no-incremental", "--check-untyped-defs", *disabled)
+    (project / "mypy.ini").write_text("[mypy]\n")
+    without = run_mypy(project, "typed.py", "service.py", "--no-incremental", "--check-untyped-defs")
+    assert with_plugin.stdout == without.stdout and "error" in without.stdout
+
+
+def test_stub_files_are_skipped(project: Path) -> None:
+    (project / "stubbed.pyi").write_text("async def f() -> None: ...\n")
+    assert plugin_lines(run_mypy(project, "stubbed.pyi", "--no-incremental")) == []
