@@ -74,7 +74,8 @@ def test_edit_of_one_file_with_warm_cache_matches_a_cold_run(project: Path) -> N
 def test_parallel_workers_report_what_a_serial_run_reports(project: Path) -> None:
     serial = plugin_lines(run_mypy(project, ".", "--no-incremental"))
     parallel = plugin_lines(run_mypy(project, ".", "--num-workers", "2", "--cache-dir", "workers-cache"))
-    assert parallel == serial
+    # mypy 2.4.0's workers print files in the order they finish; each file's lines are the same.
+    assert sorted(parallel) == sorted(serial)
 
 
 def test_output_is_the_same_under_any_hash_seed(project: Path) -> None:
