@@ -10,6 +10,8 @@ from mypy import nodes
 from mypy.errorcodes import ErrorCode
 
 from mypy_cancel_plugin import predicates, walk
+from mypy_cancel_plugin.call_facts import CallFacts
+from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.static_types import Resolver
 
 ASYNC_CONTEXT_MANAGER = "contextlib.asynccontextmanager"
@@ -30,11 +32,13 @@ class ModuleContext:
     """One checked module and the diagnostics the rules found in it."""
 
     tree: nodes.MypyFile
+    settings: Settings
+    call_facts: CallFacts
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
     @cached_property
     def libraries_in_play(self) -> frozenset[str]:
-        return predicates.libraries_in_play(self.tree)
+        return self.settings.libraries_in_play(predicates.libraries_in_play(self.tree))
 
     @cached_property
     def source_lines(self) -> list[str]:
@@ -65,6 +69,7 @@ class FunctionScope:
     def __init__(self, function: walk.Function) -> None:
         self.defn = function.defn
         self.decorators = function.decorators
+        self.enclosing = function.enclosing
         self.resolver = Resolver(function.defn)
         self.nodes = list(walk.scope_nodes(function.defn.body))
 

@@ -22,10 +22,27 @@ CANCEL_SWALLOWED_AWAITED_TASK = ErrorCode(
     sub_code_of=CANCEL_SWALLOWED,
 )
 
+UNSTRUCTURED_TASK = ErrorCode(
+    "unstructured-task",
+    "A task is spawned where no task group owns its lifetime",
+    CATEGORY,
+)
+UNSTRUCTURED_TASK_DISCARDED = ErrorCode(
+    "unstructured-task-discarded",
+    "A task no task group owns is spawned and its only reference dropped",
+    CATEGORY,
+    sub_code_of=UNSTRUCTURED_TASK,
+)
 PLUGIN_FAILURE = ErrorCode(
     "cancel-plugin",
     "mypy-cancel-plugin could not check a function or read its configuration",
     CATEGORY,
 )
 
-ALL_CODES = (CANCEL_SWALLOWED, CANCEL_SWALLOWED_AWAITED_TASK, PLUGIN_FAILURE)
+ALL_CODES = (
+    CANCEL_SWALLOWED,
+    CANCEL_SWALLOWED_AWAITED_TASK,
+    UNSTRUCTURED_TASK,
+    UNSTRUCTURED_TASK_DISCARDED,
+    PLUGIN_FAILURE,
+)

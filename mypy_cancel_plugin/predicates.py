@@ -1,4 +1,7 @@
-"""What counts as a cancellation exception, decided from types rather than spelling."""
+"""The shared type-aware core: cancellation exceptions, event loops, futures and cancel scopes.
+
+Every rule decides by these predicates over mypy types, never by how a name is spelled.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from mypy import nodes
 from mypy.types import (
     CallableType,
     Instance,
+    NoneType,
     ProperType,
     TupleType,
     TypeType,
@@ -115,3 +119,63 @@ def libraries_in_play(tree: nodes.MypyFile) -> frozenset[str]:
             imported.add(imp.id)
     uses_trio = any(name == "trio" or name.startswith("trio.") for name in imported)
     return frozenset({"asyncio", "trio"} if uses_trio else {"asyncio"})
+
+
+EVENT_LOOP = "asyncio.events.AbstractEventLoop"
+FUTURES = ("asyncio.futures.Future", "_asyncio.Future")
+TASK_GROUPS = ("asyncio.taskgroups.TaskGroup", "anyio.abc._tasks.TaskGroup", "trio._core._run.Nursery")
+CANCEL_SCOPES = (
+    *TASK_GROUPS,
+    "asyncio.timeouts.Timeout",
+    "anyio._core._tasks.CancelScope",
+    "trio._core._run.CancelScope",
+)
+# Context-manager wrappers whose first type argument is what ``with`` enters (``trio.open_nursery()``).
+CONTEXT_MANAGER_WRAPPERS = (
+    "contextlib.AbstractAsyncContextManager",
+    "contextlib.AbstractContextManager",
+    "contextlib._AsyncGeneratorContextManager",
+    "contextlib._GeneratorContextManager",
+)
+
+
+def _instances(typ: ProperType | None) -> list[Instance] | None:
+    """The instance types a value may have (``None`` members of an Optional dropped)."""
+    if isinstance(typ, Instance):
+        return [typ]
+    if isinstance(typ, UnionType):
+        members = [get_proper_type(item) for item in typ.items]
+        instances = [m for m in members if isinstance(m, Instance) and m.type.fullname != "builtins.None"]
+        others = [m for m in members if not isinstance(m, Instance) and not isinstance(m, NoneType)]
+        return instances if instances and not others else None
+    return None
+
+
+def is_instance_of(typ: ProperType | None, fullnames: tuple[str, ...]) -> str | None:
+    """The first of ``fullnames`` that every possible value of ``typ`` derives from."""
+    instances = _instances(typ)
+    if not instances:
+        return None
+    for fullname in fullnames:
+        if all(instance.type.has_base(fullname) for instance in instances):
+            return fullname
+    return None
+
+
+def is_event_loop(typ: ProperType | None) -> bool:
+    return is_instance_of(typ, (EVENT_LOOP,)) is not None
+
+
+def is_future(typ: ProperType | None) -> bool:
+    return is_instance_of(typ, FUTURES) is not None
+
+
+def cancel_scope_class(typ: ProperType | None) -> nodes.TypeInfo | None:
+    """The cancel scope (timeout, task group, nursery, cancel scope) a context manager opens."""
+    instances = _instances(typ) or []
+    if len(instances) != 1:
+        return None
+    (instance,) = instances
+    if instance.type.fullname in CONTEXT_MANAGER_WRAPPERS and instance.args:
+        return cancel_scope_class(get_proper_type(instance.args[0]))
+    return instance.type if is_instance_of(instance, CANCEL_SCOPES) else None

@@ -134,25 +134,31 @@ def scope_nodes(body: nodes.Block) -> Iterator[nodes.Node]:
 
 @dataclass(frozen=True)
 class Function:
-    """A function definition together with the decorators written on it."""
+    """A function definition, the decorators written on it, and what encloses it."""
 
     defn: nodes.FuncDef
     decorators: tuple[nodes.Expression, ...]
+    # Fully qualified names of the enclosing classes and functions, innermost first.
+    enclosing: tuple[str, ...]
 
 
 def functions(tree: nodes.MypyFile) -> Iterator[Function]:
     """Every ``def`` in a module, however deeply nested in classes, functions or statements."""
-    stack: list[nodes.Node] = list(tree.defs)
+    stack: list[tuple[nodes.Node, tuple[str, ...]]] = [(node, ()) for node in reversed(tree.defs)]
     while stack:
-        node = stack.pop()
-        if isinstance(node, nodes.Decorator):
-            yield Function(node.func, tuple(node.decorators))
-            stack.extend(node.decorators)
-            stack.extend(node.func.body.body)
+        node, enclosing = stack.pop()
+        inner = enclosing
+        if isinstance(node, (nodes.Decorator, nodes.FuncDef)):
+            defn = node.func if isinstance(node, nodes.Decorator) else node
+            decorators = tuple(node.decorators) if isinstance(node, nodes.Decorator) else ()
+            yield Function(defn, decorators, enclosing)
+            inner = (defn.fullname, *enclosing)
+            stack.extend((child, enclosing) for child in reversed(decorators))
+            stack.extend((child, inner) for child in reversed(defn.body.body))
             continue
-        if isinstance(node, nodes.FuncDef):
-            yield Function(node, ())
-        stack.extend(children(node))
+        if isinstance(node, nodes.ClassDef):
+            inner = (node.fullname, *enclosing)
+        stack.extend((child, inner) for child in reversed(list(children(node))))
 
 
 def is_await_point(node: nodes.Node) -> bool:

@@ -7,23 +7,30 @@ from collections.abc import Callable
 from mypy import nodes
 
 from mypy_cancel_plugin import walk
+from mypy_cancel_plugin.call_facts import CallFacts
+from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.context import Diagnostic, FunctionScope, ModuleContext
 from mypy_cancel_plugin.errorcodes import PLUGIN_FAILURE
-from mypy_cancel_plugin.rules import cancel_swallowed
+from mypy_cancel_plugin.rules import cancel_swallowed, unstructured_task
 
 FunctionRule = Callable[[FunctionScope, ModuleContext], None]
 
-FUNCTION_RULES: tuple[FunctionRule, ...] = (cancel_swallowed.check,)
+FUNCTION_RULES: tuple[FunctionRule, ...] = (cancel_swallowed.check, unstructured_task.check)
 
 
-def check_module(tree: nodes.MypyFile) -> list[Diagnostic]:
+def check_module(
+    tree: nodes.MypyFile, settings: Settings, call_facts: CallFacts, *, type_checked_only: bool
+) -> list[Diagnostic]:
     """Every finding in ``tree``, sorted by position.
 
-    A rule that fails on one function is reported there as a ``cancel-plugin`` error (with
+    With ``type_checked_only``, functions mypy does not check (unannotated ones, unless
+    ``check_untyped_defs``) are skipped.  A rule that fails on one function is reported there as a ``cancel-plugin`` error (with
     the reason) instead of taking mypy down: the rest of the module is still checked.
     """
-    module = ModuleContext(tree)
+    module = ModuleContext(tree, settings, call_facts)
     for function in walk.functions(tree):
+        if type_checked_only and function.defn.is_dynamic():
+            continue
         scope = FunctionScope(function)
         for rule in FUNCTION_RULES:
             try:

@@ -1,0 +1,128 @@
+"""``unstructured-task``: a task spawned where no task group owns its lifetime.
+
+``asyncio.create_task``, ``asyncio.ensure_future`` of a coroutine and ``create_task`` on an
+event loop start a task that nothing awaits or cancels when the caller fails or is
+cancelled.  ``tg.create_task`` on a ``TaskGroup`` (anyio's ``start_soon``, trio's nursery) is
+the structured form and is never hooked.  Receivers and arguments are judged by mypy's own
+types, seen by call hooks while the module is checked; calls in functions mypy does not
+check (unannotated ones) are judged from declared types.  ``Any`` is never guessed at.
+"""
+
+from __future__ import annotations
+
+from mypy import nodes
+from mypy.plugin import FunctionContext, MethodContext
+from mypy.types import CallableType, ProperType, Type, get_proper_type
+
+from mypy_cancel_plugin import predicates
+from mypy_cancel_plugin.call_facts import CallFacts
+from mypy_cancel_plugin.context import FunctionScope, ModuleContext
+from mypy_cancel_plugin.errorcodes import UNSTRUCTURED_TASK, UNSTRUCTURED_TASK_DISCARDED
+
+CREATE_TASK = "asyncio.tasks.create_task"
+ENSURE_FUTURE = "asyncio.tasks.ensure_future"
+SPAWNING_FUNCTIONS = {CREATE_TASK: "asyncio.create_task()", ENSURE_FUTURE: "asyncio.ensure_future()"}
+LOOP_METHOD = "create_task"
+FIX = 'use "async with asyncio.TaskGroup() as tg: tg.create_task(...)"'
+
+
+def is_spawning_function(fullname: str) -> bool:
+    return fullname in SPAWNING_FUNCTIONS
+
+
+def is_loop_method(fullname: str, lookup: nodes.SymbolTableNode | None) -> bool:
+    """``<class>.create_task`` where the class is an event loop (``lookup`` finds the class)."""
+    return (
+        fullname.endswith("." + LOOP_METHOD)
+        and lookup is not None
+        and isinstance(lookup.node, nodes.TypeInfo)
+        and lookup.node.has_base(predicates.EVENT_LOOP)
+    )
+
+
+class SpawnHooks:
+    """Call hooks: record what a spawning call starts, as mypy's types show it."""
+
+    def __init__(self, facts: CallFacts) -> None:
+        self._facts = facts
+
+    def function_call(self, ctx: FunctionContext) -> Type:
+        callee = _callee_fullname(ctx.context)
+        first = get_proper_type(ctx.arg_types[0][0]) if ctx.arg_types and ctx.arg_types[0] else None
+        self._facts.record(ctx.context, _function_spawn(callee, first, known_coroutine=False))
+        return ctx.default_return_type
+
+    def method_call(self, ctx: MethodContext) -> Type:
+        spawns = predicates.is_event_loop(get_proper_type(ctx.type))
+        self._facts.record(ctx.context, "loop.create_task()" if spawns else None)
+        return ctx.default_return_type
+
+
+def check(function: FunctionScope, module: ModuleContext) -> None:
+    if module.settings.allows_unstructured_tasks_in((function.defn.fullname, *function.enclosing)):
+        return
+    discarded = {id(n.expr) for n in function.nodes if isinstance(n, nodes.ExpressionStmt)}
+    for node in function.nodes:
+        if not isinstance(node, nodes.CallExpr):
+            continue
+        seen, spawned = module.call_facts.take(node)
+        if not seen:
+            spawned = _static_spawn(node, function)
+        if not spawned:
+            continue
+        if id(node) in discarded:
+            message = (
+                f"{spawned} starts a task no task group owns and discards it: the event loop keeps only a "
+                f"weak reference, so it can be garbage-collected mid-flight; {FIX}"
+            )
+            module.report(node, message, UNSTRUCTURED_TASK_DISCARDED)
+        else:
+            module.report(node, f"{spawned} starts a task no task group owns; {FIX}", UNSTRUCTURED_TASK)
+
+
+def _function_spawn(callee: str | None, first_arg: ProperType | None, *, known_coroutine: bool) -> str | None:
+    if callee == CREATE_TASK:
+        return SPAWNING_FUNCTIONS[callee]
+    if callee == ENSURE_FUTURE:
+        if predicates.is_future(first_arg):
+            return None  # wrapping an existing future creates no task
+        if known_coroutine or _is_awaitable_not_future(first_arg):
+            return SPAWNING_FUNCTIONS[callee]
+    return None
+
+
+def _is_awaitable_not_future(typ: ProperType | None) -> bool:
+    return predicates.is_instance_of(typ, ("typing.Awaitable",)) is not None
+
+
+def _callee_fullname(call: nodes.Context) -> str | None:
+    if isinstance(call, nodes.CallExpr) and isinstance(call.callee, nodes.RefExpr):
+        return call.callee.fullname
+    return None
+
+
+def _static_spawn(call: nodes.CallExpr, function: FunctionScope) -> str | None:
+    """What a call spawns, judged from declared types (for code mypy's hooks did not see)."""
+    resolver = function.resolver
+    callee_type = resolver.type_of(call.callee)
+    callee = _callee_fullname(call)
+    if callee not in SPAWNING_FUNCTIONS and isinstance(callee_type, CallableType) and callee_type.definition:
+        callee = callee_type.definition.fullname  # an alias: ``spawn = asyncio.create_task``
+    if callee in SPAWNING_FUNCTIONS:
+        first = call.args[0] if call.args else None
+        first_type = resolver.type_of(first) if first is not None else None
+        return _function_spawn(callee, first_type, known_coroutine=_calls_coroutine_function(first))
+    if isinstance(call.callee, nodes.MemberExpr) and call.callee.name == LOOP_METHOD:
+        if predicates.is_event_loop(resolver.type_of(call.callee.expr)):
+            return "loop.create_task()"
+    return None
+
+
+def _calls_coroutine_function(expr: nodes.Expression | None) -> bool:
+    """``ensure_future(fetch())`` where ``fetch`` is an ``async def``, annotated or not."""
+    if not (isinstance(expr, nodes.CallExpr) and isinstance(expr.callee, nodes.RefExpr)):
+        return False
+    target = expr.callee.node
+    if isinstance(target, nodes.Decorator):
+        target = target.func
+    return isinstance(target, nodes.FuncDef) and target.is_coroutine
