@@ -140,25 +140,28 @@ class Function:
     decorators: tuple[nodes.Expression, ...]
     # Fully qualified names of the enclosing classes and functions, innermost first.
     enclosing: tuple[str, ...]
+    # Unannotated, or nested in an unannotated function: mypy checks it only with check_untyped_defs.
+    unannotated: bool
 
 
 def functions(tree: nodes.MypyFile) -> Iterator[Function]:
     """Every ``def`` in a module, however deeply nested in classes, functions or statements."""
-    stack: list[tuple[nodes.Node, tuple[str, ...]]] = [(node, ()) for node in reversed(tree.defs)]
+    Frame = tuple[nodes.Node, tuple[str, ...], bool]
+    stack: list[Frame] = [(node, (), False) for node in reversed(tree.defs)]
     while stack:
-        node, enclosing = stack.pop()
-        inner = enclosing
+        node, enclosing, unannotated = stack.pop()
         if isinstance(node, (nodes.Decorator, nodes.FuncDef)):
             defn = node.func if isinstance(node, nodes.Decorator) else node
             decorators = tuple(node.decorators) if isinstance(node, nodes.Decorator) else ()
-            yield Function(defn, decorators, enclosing)
+            unannotated = unannotated or defn.is_dynamic()
+            yield Function(defn, decorators, enclosing, unannotated)
             inner = (defn.fullname, *enclosing)
-            stack.extend((child, enclosing) for child in reversed(decorators))
-            stack.extend((child, inner) for child in reversed(defn.body.body))
+            stack.extend((child, enclosing, unannotated) for child in reversed(decorators))
+            stack.extend((child, inner, unannotated) for child in reversed(defn.body.body))
             continue
         if isinstance(node, nodes.ClassDef):
-            inner = (node.fullname, *enclosing)
-        stack.extend((child, inner) for child in reversed(list(children(node))))
+            enclosing = (node.fullname, *enclosing)
+        stack.extend((child, enclosing, unannotated) for child in reversed(list(children(node))))
 
 
 def is_await_point(node: nodes.Node) -> bool:

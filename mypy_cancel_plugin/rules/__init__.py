@@ -29,7 +29,7 @@ def check_module(
     """
     module = ModuleContext(tree, settings, call_facts)
     for function in walk.functions(tree):
-        if type_checked_only and function.defn.is_dynamic():
+        if type_checked_only and function.unannotated:
             continue
         scope = FunctionScope(function)
         for rule in FUNCTION_RULES:
