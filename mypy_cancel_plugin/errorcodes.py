@@ -33,6 +33,11 @@ UNSTRUCTURED_TASK_DISCARDED = ErrorCode(
     CATEGORY,
     sub_code_of=UNSTRUCTURED_TASK,
 )
+YIELD_IN_CANCEL_SCOPE = ErrorCode(
+    "yield-in-cancel-scope",
+    "A generator yields while a timeout, task group or cancel scope is open (PEP 789)",
+    CATEGORY,
+)
 PLUGIN_FAILURE = ErrorCode(
     "cancel-plugin",
     "mypy-cancel-plugin could not check a function or read its configuration",
@@ -44,5 +49,6 @@ ALL_CODES = (
     CANCEL_SWALLOWED_AWAITED_TASK,
     UNSTRUCTURED_TASK,
     UNSTRUCTURED_TASK_DISCARDED,
+    YIELD_IN_CANCEL_SCOPE,
     PLUGIN_FAILURE,
 )

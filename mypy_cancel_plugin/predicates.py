@@ -123,13 +123,15 @@ def libraries_in_play(tree: nodes.MypyFile) -> frozenset[str]:
 
 EVENT_LOOP = "asyncio.events.AbstractEventLoop"
 FUTURES = ("asyncio.futures.Future", "_asyncio.Future")
-TASK_GROUPS = ("asyncio.taskgroups.TaskGroup", "anyio.abc._tasks.TaskGroup", "trio._core._run.Nursery")
-CANCEL_SCOPES = (
-    *TASK_GROUPS,
-    "asyncio.timeouts.Timeout",
-    "anyio._core._tasks.CancelScope",
-    "trio._core._run.CancelScope",
-)
+# Cancel scopes by fullname, with the public name messages use.
+CANCEL_SCOPES = {
+    "asyncio.taskgroups.TaskGroup": "asyncio.TaskGroup",
+    "asyncio.timeouts.Timeout": "asyncio.Timeout",
+    "anyio.abc._tasks.TaskGroup": "anyio TaskGroup",
+    "anyio._core._tasks.CancelScope": "anyio.CancelScope",
+    "trio._core._run.Nursery": "trio.Nursery",
+    "trio._core._run.CancelScope": "trio.CancelScope",
+}
 # Context-manager wrappers whose first type argument is what ``with`` enters (``trio.open_nursery()``).
 CONTEXT_MANAGER_WRAPPERS = (
     "contextlib.AbstractAsyncContextManager",
@@ -170,12 +172,16 @@ def is_future(typ: ProperType | None) -> bool:
     return is_instance_of(typ, FUTURES) is not None
 
 
-def cancel_scope_class(typ: ProperType | None) -> nodes.TypeInfo | None:
+def cancel_scope_name(typ: ProperType | None) -> str | None:
     """The cancel scope (timeout, task group, nursery, cancel scope) a context manager opens."""
     instances = _instances(typ) or []
     if len(instances) != 1:
         return None
     (instance,) = instances
     if instance.type.fullname in CONTEXT_MANAGER_WRAPPERS and instance.args:
-        return cancel_scope_class(get_proper_type(instance.args[0]))
-    return instance.type if is_instance_of(instance, CANCEL_SCOPES) else None
+        return cancel_scope_name(get_proper_type(instance.args[0]))
+    base = is_instance_of(instance, tuple(CANCEL_SCOPES))
+    if base is None:
+        return None
+    public = CANCEL_SCOPES[base]
+    return public if instance.type.fullname == base else f"{instance.type.name} (subclass of {public})"

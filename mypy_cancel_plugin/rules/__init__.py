@@ -11,11 +11,15 @@ from mypy_cancel_plugin.call_facts import CallFacts
 from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.context import Diagnostic, FunctionScope, ModuleContext
 from mypy_cancel_plugin.errorcodes import PLUGIN_FAILURE
-from mypy_cancel_plugin.rules import cancel_swallowed, unstructured_task
+from mypy_cancel_plugin.rules import cancel_swallowed, unstructured_task, yield_in_cancel_scope
 
 FunctionRule = Callable[[FunctionScope, ModuleContext], None]
 
-FUNCTION_RULES: tuple[FunctionRule, ...] = (cancel_swallowed.check, unstructured_task.check)
+FUNCTION_RULES: tuple[FunctionRule, ...] = (
+    cancel_swallowed.check,
+    unstructured_task.check,
+    yield_in_cancel_scope.check,
+)
 
 
 def check_module(

@@ -1,0 +1,64 @@
+"""``yield-in-cancel-scope``: a generator that yields while a cancel scope is open (PEP 789).
+
+At a ``yield`` the generator hands control to its consumer, but an ``asyncio.timeout()``,
+``TaskGroup``, anyio/trio cancel scope or nursery around it stays open: its cancellation or
+timeout then fires in the consumer's code, or is lost.  Context-manager generators are the
+exception: their single ``yield`` *is* the body of the managed block.
+"""
+
+from __future__ import annotations
+
+from mypy import nodes
+
+from mypy_cancel_plugin import predicates, walk
+from mypy_cancel_plugin.context import FunctionScope, ModuleContext
+from mypy_cancel_plugin.errorcodes import YIELD_IN_CANCEL_SCOPE
+
+# Generators whose yield is the managed block of a context manager (or fixture).
+CONTEXT_MANAGER_DECORATORS = frozenset({
+    "contextlib.asynccontextmanager",
+    "contextlib.contextmanager",
+    "pytest.fixture",
+    "_pytest.fixtures.fixture",
+    "pytest_asyncio.fixture",
+    "pytest_asyncio.plugin.fixture",
+})
+YIELDS = (nodes.YieldExpr, nodes.YieldFromExpr)
+
+
+def check(function: FunctionScope, module: ModuleContext) -> None:
+    if not (function.defn.is_generator or function.defn.is_async_generator):
+        return
+    if any(_decorator_name(d) in CONTEXT_MANAGER_DECORATORS for d in function.decorators):
+        return
+    reported: set[int] = set()
+    for node in function.nodes:
+        if not isinstance(node, nodes.WithStmt):
+            continue
+        scope = _opened_scope(node, function)
+        if scope is None:
+            continue
+        for inner in walk.descendants(node.body):
+            if isinstance(inner, YIELDS) and id(inner) not in reported:
+                reported.add(id(inner))
+                keyword = "async with" if node.is_async else "with"
+                message = (
+                    f'yield inside {scope} ("{keyword}" at line {node.line}) hands control to the consumer '
+                    f"while the scope is open; move the yield out of the scope, or make this an @asynccontextmanager"
+                )
+                module.report(inner, message, YIELD_IN_CANCEL_SCOPE)
+
+
+def _opened_scope(stmt: nodes.WithStmt, function: FunctionScope) -> str | None:
+    """The name of the first cancel scope among the context managers of ``stmt``."""
+    for manager in stmt.expr:
+        found = predicates.cancel_scope_name(function.resolver.type_of(manager))
+        if found is not None:
+            return found
+    return None
+
+
+def _decorator_name(decorator: nodes.Expression) -> str | None:
+    if isinstance(decorator, nodes.CallExpr):  # @pytest.fixture(scope="module")
+        decorator = decorator.callee
+    return decorator.fullname if isinstance(decorator, nodes.RefExpr) else None
