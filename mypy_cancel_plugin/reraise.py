@@ -229,6 +229,9 @@ class ReraiseFlow:
             # "a and b" is true only when both are; "a or b" is false only when both are.
             if (condition.op == "and") == truth:
                 return any(self._excludes_cancellation(side, truth) for side in sides)
+            if condition.op == "and":
+                # ``task is not None and task.cancelling()``: the None check only narrows a type.
+                sides = tuple(side for side in sides if not _is_not_none_check(side)) or sides
             return all(self._excludes_cancellation(side, truth) for side in sides)
         if is_cancel_counter(condition):
             return not truth  # a zero count: the current task is not being cancelled
@@ -268,6 +271,15 @@ def _count_comparison_excludes(condition: nodes.ComparisonExpr, truth: bool) -> 
     compare = _COMPARISONS[op]
     counts_giving_truth = [n for n in range(0, right.value + 3) if compare(n, right.value) == truth]
     return counts_giving_truth == [0]
+
+
+def _is_not_none_check(expr: nodes.Expression) -> bool:
+    return (
+        isinstance(expr, nodes.ComparisonExpr)
+        and expr.operators == ["is not"]
+        and isinstance(expr.operands[1], nodes.NameExpr)
+        and expr.operands[1].fullname == "builtins.None"
+    )
 
 
 def _is_true_literal(expr: nodes.Expression) -> bool:
