@@ -13,6 +13,7 @@ from mypy.types import Type
 
 from mypy_cancel_plugin import config, mypy_internals
 from mypy_cancel_plugin.call_facts import CallFacts
+from mypy_cancel_plugin.errorcodes import ALL_CODES
 from mypy_cancel_plugin.rules import check_module, unstructured_task
 from mypy_cancel_plugin.version import LOGIC_VERSION
 
@@ -29,12 +30,17 @@ class CancelPlugin(Plugin):
         self._call_facts = CallFacts()
         self._spawn_hooks = unstructured_task.SpawnHooks(self._call_facts)
         self._errors: Errors | None = None
-        if not options.fine_grained_incremental:
+        self._modules: dict[str, MypyFile] = {}
+        self._replay: mypy_internals.FineGrainedReplay | None = None
+        if options.fine_grained_incremental:
+            self._replay = mypy_internals.FineGrainedReplay(frozenset(code.code for code in ALL_CODES))
+        else:
             # Under dmypy every run builds a throwaway plugin inside a large heap: look later.
             self._errors = mypy_internals.find_build_errors(options)
 
     def set_modules(self, modules: dict[str, MypyFile]) -> None:
         super().set_modules(modules)
+        self._modules = modules
         if self._errors is None:
             self._errors = mypy_internals.find_manager_errors(modules)
         if self._errors is None:
@@ -73,6 +79,8 @@ class CancelPlugin(Plugin):
                     end_line=found.end_line,
                     end_column=found.end_column,
                 )
+            if self._replay is not None:
+                self._replay.after_report(errors, file, self._modules)
         return set()
 
     def report_config_data(self, ctx: ReportConfigContext) -> Any:
