@@ -160,7 +160,7 @@ class ReraiseFlow:
         if any(calls_uncancel(condition) for condition in stmt.expr):
             return []  # ``if task.uncancel() ...``: the handler does its own bookkeeping
         escapes: list[Escape] = []
-        for condition, body in zip(stmt.expr, stmt.body):
+        for condition, body in zip(stmt.expr, stmt.body, strict=True):
             if not body.is_unreachable and not self._excludes_cancellation(condition, True):
                 escapes.extend(self._block(body.body, body.line))
             if self._excludes_cancellation(condition, False):
@@ -189,7 +189,7 @@ class ReraiseFlow:
             escapes += self._block(stmt.else_body.body, stmt.else_body.line)
         else:
             escapes += [e for e in body if e.kind is EscapeKind.FALLS_THROUGH]
-        for type_expr, handler in zip(stmt.types, stmt.handlers):
+        for type_expr, handler in zip(stmt.types, stmt.handlers, strict=True):
             self._inner_handlers.append(_describe_clause(type_expr))
             try:
                 escapes += self._block(handler.body, handler.line)
@@ -225,7 +225,7 @@ class ReraiseFlow:
         if isinstance(condition, nodes.UnaryExpr) and condition.op == "not":
             return self._excludes_cancellation(condition.expr, not truth)
         if isinstance(condition, nodes.OpExpr) and condition.op in ("and", "or"):
-            sides = (condition.left, condition.right)
+            sides: tuple[nodes.Expression, ...] = (condition.left, condition.right)
             # "a and b" is true only when both are; "a or b" is false only when both are.
             if (condition.op == "and") == truth:
                 return any(self._excludes_cancellation(side, truth) for side in sides)
@@ -251,7 +251,8 @@ class ReraiseFlow:
             and call.args[0].node is self._bound
         ):
             return False
-        found = [predicates.cancellation_libraries(c) for c in predicates.classes_named_by(call.args[1], self._resolver)]
+        classes = predicates.classes_named_by(call.args[1], self._resolver)
+        found = [predicates.cancellation_libraries(c) for c in classes]
         if truth:
             return all(f is None for f in found)
         taken = frozenset().union(*(f[0] for f in found if f is not None and f[1]))

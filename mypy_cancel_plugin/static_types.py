@@ -18,7 +18,6 @@ from mypy.types import (
     Overloaded,
     ProperType,
     TupleType,
-    Type,
     TypeOfAny,
     TypeType,
     get_proper_type,

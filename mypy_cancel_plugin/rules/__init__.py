@@ -28,8 +28,9 @@ def check_module(
     """Every finding in ``tree``, sorted by position.
 
     With ``type_checked_only``, functions mypy does not check (unannotated ones, unless
-    ``check_untyped_defs``) are skipped.  A rule that fails on one function is reported there as a ``cancel-plugin`` error (with
-    the reason) instead of taking mypy down: the rest of the module is still checked.
+    ``check_untyped_defs``) are skipped.  A rule that fails on one function is reported there
+    as a ``cancel-plugin`` error (with the reason) instead of taking mypy down: the rest of
+    the module is still checked.
     """
     module = ModuleContext(tree, settings, call_facts)
     for function in walk.functions(tree):

@@ -33,7 +33,7 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
 
 def _check_handlers(stmt: nodes.TryStmt, function: FunctionScope, module: ModuleContext) -> None:
     taken: frozenset[str] = frozenset()  # libraries whose cancellation an earlier clause takes
-    for index, (type_expr, bound, handler) in enumerate(zip(stmt.types, stmt.vars, stmt.handlers)):
+    for index, (type_expr, bound, handler) in enumerate(zip(stmt.types, stmt.vars, stmt.handlers, strict=True)):
         caught = predicates.caught_cancellations(type_expr, function.resolver, module.libraries_in_play)
         reachable = [c for c in caught if c.libraries - taken]
         taken = taken.union(*(c.libraries for c in caught if c.takes_all))

@@ -112,9 +112,11 @@ def _static_spawn(call: nodes.CallExpr, function: FunctionScope) -> str | None:
         first = call.args[0] if call.args else None
         first_type = resolver.type_of(first) if first is not None else None
         return _function_spawn(callee, first_type, known_coroutine=_calls_coroutine_function(first))
-    if isinstance(call.callee, nodes.MemberExpr) and call.callee.name == LOOP_METHOD:
-        if predicates.is_event_loop(resolver.type_of(call.callee.expr)):
-            return "loop.create_task()"
+    member = call.callee
+    if isinstance(member, nodes.MemberExpr) and member.name == LOOP_METHOD and predicates.is_event_loop(
+        resolver.type_of(member.expr)
+    ):
+        return "loop.create_task()"
     return None
 
 
