@@ -26,10 +26,10 @@ from mypy_cancel_plugin.static_types import Resolver
 
 class EscapeKind(enum.Enum):
     FALLS_THROUGH = "ends"
-    RETURNS = "returns"
-    BREAKS = "breaks"
-    CONTINUES = "continues"
-    RAISES_OTHER = "raises"
+    RETURNS = "return"
+    BREAKS = "break"
+    CONTINUES = "continue"
+    RAISES_OTHER = "raise"
 
 
 @dataclass(frozen=True)
@@ -38,16 +38,19 @@ class Escape:
 
     kind: EscapeKind
     line: int
+    column: int = 0
     raised: str = ""
 
     def describe(self) -> str:
         if self.kind is EscapeKind.RAISES_OTHER:
             return f"raises {self.raised} at line {self.line} instead"
+        if self.kind is EscapeKind.RETURNS:
+            return f"returns at line {self.line} without re-raising"
         if self.kind is EscapeKind.BREAKS:
             return f'leaves its loop with "break" at line {self.line} without re-raising'
         if self.kind is EscapeKind.CONTINUES:
             return f'goes on with "continue" at line {self.line} without re-raising'
-        return f"{self.kind.value} at line {self.line} without re-raising"
+        return f"ends at line {self.line} without re-raising"
 
 
 _LOOP_EXITS = (EscapeKind.BREAKS, EscapeKind.CONTINUES)
@@ -119,11 +122,11 @@ class ReraiseFlow:
         if isinstance(stmt, nodes.RaiseStmt):
             return self._raise(stmt)
         if isinstance(stmt, nodes.ReturnStmt):
-            return [Escape(EscapeKind.RETURNS, stmt.line)]
+            return [Escape(EscapeKind.RETURNS, stmt.line, stmt.column)]
         if isinstance(stmt, nodes.BreakStmt):
-            return [Escape(EscapeKind.BREAKS, stmt.line)]
+            return [Escape(EscapeKind.BREAKS, stmt.line, stmt.column)]
         if isinstance(stmt, nodes.ContinueStmt):
-            return [Escape(EscapeKind.CONTINUES, stmt.line)]
+            return [Escape(EscapeKind.CONTINUES, stmt.line, stmt.column)]
         if isinstance(stmt, nodes.IfStmt):
             return self._if(stmt)
         if isinstance(stmt, (nodes.WhileStmt, nodes.ForStmt)):
@@ -146,7 +149,7 @@ class ReraiseFlow:
     def _raise(self, stmt: nodes.RaiseStmt) -> list[Escape]:
         if stmt.expr is None:
             if self._inner_handlers:
-                return [Escape(EscapeKind.RAISES_OTHER, stmt.line, self._inner_handlers[-1])]
+                return [Escape(EscapeKind.RAISES_OTHER, stmt.line, stmt.column, self._inner_handlers[-1])]
             return []
         expr = stmt.expr
         if isinstance(expr, nodes.NameExpr) and self._bound is not None and expr.node is self._bound:
@@ -154,7 +157,7 @@ class ReraiseFlow:
         raised = self._resolver.type_of(expr)
         if predicates.is_cancellation_instance(raised):
             return []
-        return [Escape(EscapeKind.RAISES_OTHER, stmt.line, _describe_raised(expr, raised))]
+        return [Escape(EscapeKind.RAISES_OTHER, stmt.line, stmt.column, _describe_raised(expr, raised))]
 
     def _if(self, stmt: nodes.IfStmt) -> list[Escape]:
         if any(calls_uncancel(condition) for condition in stmt.expr):

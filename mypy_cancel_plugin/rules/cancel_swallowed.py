@@ -61,12 +61,11 @@ def _check_handlers(stmt: nodes.TryStmt, function: FunctionScope, module: Module
 def _check_finally(block: nodes.Block, function: FunctionScope, module: ModuleContext) -> None:
     for escape in ReraiseFlow(function.resolver, None, module.libraries_in_play).escapes(block):
         if escape.kind in (EscapeKind.RETURNS, EscapeKind.BREAKS, EscapeKind.CONTINUES):
-            keyword = {EscapeKind.RETURNS: "return", EscapeKind.BREAKS: "break"}.get(escape.kind, "continue")
             message = (
-                f'"{keyword}" in "finally" at line {escape.line} discards an in-flight cancellation (PEP 765); '
+                f'"{escape.kind.value}" in "finally" discards an in-flight cancellation (PEP 765); '
                 f'move it out of the "finally" block'
             )
-            module.report(block, message, CANCEL_SWALLOWED, line=escape.line, column=_indent(module, escape.line))
+            module.report(block, message, CANCEL_SWALLOWED, line=escape.line, column=escape.column)
 
 
 def _check_suppress(stmt: nodes.WithStmt, function: FunctionScope, module: ModuleContext) -> None:
@@ -132,8 +131,3 @@ def _except_position(stmt: nodes.TryStmt, index: int, module: ModuleContext) -> 
         if text.lstrip().startswith("except"):
             return line, stmt.column
     return first_body_line, stmt.column
-
-
-def _indent(module: ModuleContext, line: int) -> int:
-    text = module.source_lines[line - 1] if 0 < line <= len(module.source_lines) else ""
-    return len(text) - len(text.lstrip())
