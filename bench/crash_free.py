@@ -30,6 +30,8 @@ from pathlib import Path
 import mypy
 from mypy.version import __version__ as mypy_version
 
+from mypy_cancel_plugin.errorcodes import ALL_CODES
+
 BENCH = Path(__file__).resolve().parent
 CODE = re.compile(r"\[([a-z-]+)\]$")
 PLUGIN_CODE_PREFIXES = ("cancel-", "unstructured-task", "yield-in-cancel-scope")
@@ -71,8 +73,15 @@ def corpus_roots() -> list[Path]:
     return [Path(p) for p in finder()] if finder else []
 
 
-def run_mypy(workdir: Path, targets: list[str]) -> tuple[subprocess.CompletedProcess[str], float]:
-    (workdir / "mypy.ini").write_text("[mypy]\nplugins = mypy_cancel_plugin\n")
+PLUGIN = "[mypy]\nplugins = mypy_cancel_plugin\n"
+PLUGIN_SILENCED = PLUGIN + f"disable_error_code = {', '.join(code.code for code in ALL_CODES)}\n"
+NO_PLUGIN = "[mypy]\n"
+
+
+def run_mypy(
+    workdir: Path, targets: list[str], config: str = PLUGIN
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    (workdir / "mypy.ini").write_text(config)
     command = [
         sys.executable, "-m", "mypy", "--config-file", "mypy.ini", "--no-incremental",
         "--check-untyped-defs", "--ignore-missing-imports", "--follow-imports", "silent",
@@ -101,11 +110,28 @@ def summarize(name: str, files: int, result: subprocess.CompletedProcess[str], s
     return internal == 0 and tracebacks == 0 and failures == 0 and result.returncode in (0, 1)
 
 
+def same_as_without_plugin(workdir: Path, targets: list[str]) -> bool:
+    """With every plugin code disabled, mypy's output must be byte-identical to mypy without the plugin."""
+    silenced, _ = run_mypy(workdir, targets, PLUGIN_SILENCED)
+    plain, _ = run_mypy(workdir, targets, NO_PLUGIN)
+    same = silenced.stdout == plain.stdout and silenced.returncode == plain.returncode
+    lines = len(plain.stdout.splitlines())
+    print(f"  parity (all plugin codes disabled vs no plugin, {lines} lines): {'identical' if same else 'DIFFERENT'}")
+    return same
+
+
+def check_target(name: str, files: int, workdir: Path, targets: list[str], parity: bool) -> bool:
+    ok = summarize(name, files, *run_mypy(workdir, targets))
+    return same_as_without_plugin(workdir, targets) and ok if parity else ok
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--subset", choices=["asyncio", "full"], default="full")
     parser.add_argument("--targets", nargs="+", default=["stdlib", "typeshed", "corpus"],
                         choices=["stdlib", "typeshed", "corpus"])
+    parser.add_argument("--parity", action="store_true",
+                        help="also check that mypy's own output is unchanged with every plugin code disabled")
     args = parser.parse_args(argv)
     only = SUBSET if args.subset == "asyncio" else None
     print(f"mypy {mypy_version} / Python {sys.version.split()[0]}, subset={args.subset}")
@@ -114,11 +140,11 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         if "stdlib" in args.targets:
             files = copy_parsable(Path(sysconfig.get_paths()["stdlib"]), workdir / "pystdlib", ".py", only)
-            ok &= summarize("stdlib", files, *run_mypy(workdir, ["pystdlib"]))
+            ok &= check_target("stdlib", files, workdir, ["pystdlib"], args.parity)
         if "typeshed" in args.targets and args.subset == "full":
             stubs = Path(mypy.__file__).parent / "typeshed" / "stdlib"
             files = copy_parsable(stubs, workdir / "pytypeshed", ".pyi", None)
-            ok &= summarize("typeshed", files, *run_mypy(workdir, ["pytypeshed"]))
+            ok &= check_target("typeshed", files, workdir, ["pytypeshed"], args.parity)
         if "corpus" in args.targets and args.subset == "full":
             roots = corpus_roots()
             if not roots:
@@ -128,8 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             if roots:
                 files = sum(1 for _ in (workdir / "corpus").rglob("*.py"))
                 targets = [str(Path("corpus") / root.name) for root in roots]
-                result, seconds = run_mypy(workdir / ".", targets)
-                ok &= summarize("corpus", files, result, seconds)
+                ok &= check_target("corpus", files, workdir, targets, args.parity)
     print("crash-free: yes" if ok else "crash-free: NO")
     return 0 if ok else 1
 
