@@ -64,20 +64,27 @@ class ModuleContext:
 
 
 class FunctionScope:
-    """One ``def`` of the module, with what every rule asks about it computed once."""
+    """One ``def`` of the module (or the module's top level), with what every rule asks computed once."""
 
-    def __init__(self, function: walk.Function) -> None:
-        self.defn = function.defn
-        self.decorators = function.decorators
-        self.enclosing = function.enclosing
-        self.resolver = Resolver(function.defn)
-        self.nodes = list(walk.scope_nodes(function.defn.body))
+    def __init__(self, function: walk.Function | None, tree: nodes.MypyFile) -> None:
+        self.defn = function.defn if function else None
+        self.decorators = function.decorators if function else ()
+        self.qualified_names = (function.defn.fullname, *function.enclosing) if function else (tree.fullname,)
+        self.resolver = Resolver(self.defn)
+        body = function.defn.body if function else walk.module_top_level(tree)
+        self.nodes = list(walk.scope_nodes(body))
+
+    @property
+    def is_generator(self) -> bool:
+        return self.defn is not None and (self.defn.is_generator or self.defn.is_async_generator)
 
     @cached_property
     def is_async_context_manager(self) -> bool:
         """An ``@asynccontextmanager`` generator: its ``yield`` receives the managed block's exceptions."""
-        return self.defn.is_coroutine and any(
-            isinstance(d, nodes.RefExpr) and d.fullname == ASYNC_CONTEXT_MANAGER for d in self.decorators
+        return (
+            self.defn is not None
+            and self.defn.is_coroutine
+            and any(isinstance(d, nodes.RefExpr) and d.fullname == ASYNC_CONTEXT_MANAGER for d in self.decorators)
         )
 
     def has_await_point(self, *roots: nodes.Node | None) -> bool:

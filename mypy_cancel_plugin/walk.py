@@ -96,7 +96,9 @@ CHILD_ATTRIBUTES: dict[type[nodes.Node], tuple[str, ...]] = {
     nodes.PromoteExpr: (),
 }
 
-NEW_SCOPES = (nodes.FuncDef, nodes.LambdaExpr, nodes.ClassDef)
+# Lambdas are not here: they cannot await or hold statements, and calls in them (callbacks
+# that spawn tasks) belong to the code that writes them.
+NEW_SCOPES = (nodes.FuncDef, nodes.ClassDef)
 
 
 def _flatten(value: object) -> Iterator[nodes.Node]:
@@ -130,6 +132,13 @@ def scope_nodes(body: nodes.Block) -> Iterator[nodes.Node]:
     """``body`` itself and every node below it in the same scope."""
     yield body
     yield from descendants(body)
+
+
+def module_top_level(tree: nodes.MypyFile) -> nodes.Block:
+    """The statements of a module outside its functions and classes, as one block."""
+    block = nodes.Block(list(tree.defs))
+    block.set_line(1)
+    return block
 
 
 @dataclass(frozen=True)

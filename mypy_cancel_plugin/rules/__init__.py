@@ -1,4 +1,4 @@
-"""One module per rule.  ``check_module`` runs every rule over every function of a module."""
+"""One module per rule.  ``check_module`` runs every rule over every function of a module and its top level."""
 
 from __future__ import annotations
 
@@ -33,17 +33,20 @@ def check_module(
     the module is still checked.
     """
     module = ModuleContext(tree, settings, call_facts)
+    _run_rules(FunctionScope(None, tree), module, tree.fullname, 1)
     for function in walk.functions(tree):
-        if type_checked_only and function.unannotated:
-            continue
-        scope = FunctionScope(function)
-        for rule in FUNCTION_RULES:
-            try:
-                rule(scope, module)
-            except Exception as failure:  # noqa: BLE001 - a plugin bug must not crash mypy
-                message = (
-                    f'mypy-cancel-plugin could not check "{function.defn.name}" '
-                    f"({type(failure).__name__}: {failure}); please report this with the code"
-                )
-                module.report(function.defn, message, PLUGIN_FAILURE, line=function.defn.line)
+        if not (type_checked_only and function.unannotated):
+            _run_rules(FunctionScope(function, tree), module, function.defn.name, function.defn.line)
     return sorted(set(module.diagnostics))
+
+
+def _run_rules(scope: FunctionScope, module: ModuleContext, name: str, line: int) -> None:
+    for rule in FUNCTION_RULES:
+        try:
+            rule(scope, module)
+        except Exception as failure:  # noqa: BLE001 - a plugin bug must not crash mypy
+            message = (
+                f'mypy-cancel-plugin could not check "{name}" '
+                f"({type(failure).__name__}: {failure}); please report this with the code"
+            )
+            module.report(module.tree, message, PLUGIN_FAILURE, line=line)

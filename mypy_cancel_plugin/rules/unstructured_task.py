@@ -59,7 +59,7 @@ class SpawnHooks:
 
 
 def check(function: FunctionScope, module: ModuleContext) -> None:
-    if module.settings.allows_unstructured_tasks_in((function.defn.fullname, *function.enclosing)):
+    if module.settings.allows_unstructured_tasks_in(function.qualified_names):
         return
     discarded = {id(n.expr) for n in function.nodes if isinstance(n, nodes.ExpressionStmt)}
     for node in function.nodes:

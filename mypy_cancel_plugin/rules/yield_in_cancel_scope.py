@@ -27,7 +27,7 @@ YIELDS = (nodes.YieldExpr, nodes.YieldFromExpr)
 
 
 def check(function: FunctionScope, module: ModuleContext) -> None:
-    if not (function.defn.is_generator or function.defn.is_async_generator):
+    if not function.is_generator:
         return
     if any(_decorator_name(d) in CONTEXT_MANAGER_DECORATORS for d in function.decorators):
         return
