@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING
 
 from mypy.version import __version__ as _installed_mypy
 
-from mypy_cancel_plugin.version import MAX_MYPY_EXCLUSIVE, MIN_MYPY, SUPPORTED_RANGE, __version__
+from mypy_cancel_plugin.version import (
+    MAX_MYPY_EXCLUSIVE,
+    MIN_MYPY,
+    SUPPORTED_RANGE,
+    __version__,
+)
 
 if TYPE_CHECKING:
     from mypy_cancel_plugin.plugin import CancelPlugin

@@ -11,7 +11,11 @@ from mypy_cancel_plugin.call_facts import CallFacts
 from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.context import Diagnostic, FunctionScope, ModuleContext
 from mypy_cancel_plugin.errorcodes import PLUGIN_FAILURE
-from mypy_cancel_plugin.rules import cancel_swallowed, unstructured_task, yield_in_cancel_scope
+from mypy_cancel_plugin.rules import (
+    cancel_swallowed,
+    unstructured_task,
+    yield_in_cancel_scope,
+)
 
 FunctionRule = Callable[[FunctionScope, ModuleContext], None]
 

@@ -12,7 +12,10 @@ from mypy import nodes
 
 from mypy_cancel_plugin import predicates, walk
 from mypy_cancel_plugin.context import FunctionScope, ModuleContext
-from mypy_cancel_plugin.errorcodes import CANCEL_SWALLOWED, CANCEL_SWALLOWED_AWAITED_TASK
+from mypy_cancel_plugin.errorcodes import (
+    CANCEL_SWALLOWED,
+    CANCEL_SWALLOWED_AWAITED_TASK,
+)
 from mypy_cancel_plugin.reraise import EscapeKind, ReraiseFlow
 
 SUPPRESS = "contextlib.suppress"
