@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import ast
 import collections
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -64,13 +63,11 @@ def copy_parsable(source: Path, destination: Path, suffix: str, only: tuple[str,
 
 
 def corpus_roots() -> list[Path]:
-    spec = importlib.util.spec_from_file_location("bench_corpus", BENCH / "corpus.py")
-    if spec is None or spec.loader is None or not (BENCH / "corpus.py").exists():
-        return []
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    finder = getattr(module, "library_dirs", None)
-    return [Path(p) for p in finder()] if finder else []
+    """Library folders of the pinned corpus that bench/corpus.py has already fetched."""
+    sys.path.insert(0, str(BENCH))
+    import corpus
+
+    return [Path(p) for p in corpus.library_dirs()]
 
 
 PLUGIN = "[mypy]\nplugins = mypy_cancel_plugin\n"
