@@ -34,7 +34,21 @@ class ModuleContext:
     tree: nodes.MypyFile
     settings: Settings
     call_facts: CallFacts
+    functions: list[walk.Function]
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Memo for the re-raise analysis: helper function id -> whether every path through it raises.
+    helpers_that_always_raise: dict[int, bool] = field(default_factory=dict)
+
+    @cached_property
+    def _functions_by_id(self) -> dict[int, walk.Function]:
+        return {id(function.defn): function for function in self.functions}
+
+    def defines(self, defn: nodes.FuncDef) -> bool:
+        """Whether ``defn`` is a function of this module (so its body is really here)."""
+        return id(defn) in self._functions_by_id
+
+    def scope_of(self, defn: nodes.FuncDef) -> FunctionScope:
+        return FunctionScope(self._functions_by_id[id(defn)], self.tree)
 
     @cached_property
     def libraries_in_play(self) -> frozenset[str]:
@@ -73,6 +87,15 @@ class FunctionScope:
         self.resolver = Resolver(self.defn)
         body = function.defn.body if function else walk.module_top_level(tree)
         self.nodes = list(walk.scope_nodes(body))
+
+    @cached_property
+    def raised_names(self) -> frozenset[nodes.SymbolNode]:
+        """Variables this function raises by name (``raise err``) somewhere."""
+        return frozenset(
+            node.expr.node
+            for node in self.nodes
+            if isinstance(node, nodes.RaiseStmt) and isinstance(node.expr, nodes.NameExpr) and node.expr.node
+        )
 
     @property
     def is_generator(self) -> bool:

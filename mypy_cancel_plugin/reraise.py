@@ -15,13 +15,16 @@ import enum
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mypy import nodes
 from mypy.patterns import AsPattern
 from mypy.types import Instance, ProperType, TypeType, UninhabitedType
 
 from mypy_cancel_plugin import predicates, walk
-from mypy_cancel_plugin.static_types import Resolver
+
+if TYPE_CHECKING:
+    from mypy_cancel_plugin.context import FunctionScope, ModuleContext
 
 
 class EscapeKind(enum.Enum):
@@ -84,15 +87,12 @@ def calls_uncancel(expr: nodes.Node) -> bool:
 class ReraiseFlow:
     """The flow of one ``except`` handler (or ``finally`` block) of a try statement."""
 
-    def __init__(
-        self,
-        resolver: Resolver,
-        bound: nodes.Var | None,
-        libraries_in_play: frozenset[str],
-    ) -> None:
-        self._resolver = resolver
+    def __init__(self, scope: FunctionScope, module: ModuleContext, bound: nodes.Var | None) -> None:
+        self._scope = scope
+        self._module = module
+        self._resolver = scope.resolver
         self._bound = bound
-        self._libraries_in_play = libraries_in_play
+        self._libraries_in_play = module.libraries_in_play
         # Names of the exceptions caught by enclosing handlers *inside* the analysed block:
         # a bare ``raise`` there re-raises that exception, not ours.
         self._inner_handlers: list[str] = []
@@ -143,6 +143,8 @@ class ReraiseFlow:
             # ``task.uncancel()``: the handler is doing its own cancellation bookkeeping.
             return []
         if isinstance(stmt, nodes.ExpressionStmt) and self._never_returns(stmt.expr):
+            return []
+        if isinstance(stmt, nodes.AssignmentStmt) and self._defers_reraise(stmt):
             return []
         return falls
 
@@ -218,10 +220,42 @@ class ReraiseFlow:
     # -- expressions --------------------------------------------------------------------------
 
     def _never_returns(self, expr: nodes.Expression) -> bool:
-        """A call (or awaited call) whose declared result is ``NoReturn``/``Never``."""
+        """A call (or awaited call) declared ``NoReturn``, or of a helper in this module that always raises."""
         if not isinstance(expr, (nodes.CallExpr, nodes.AwaitExpr)):
             return False
-        return isinstance(self._resolver.type_of(expr), UninhabitedType)
+        if isinstance(self._resolver.type_of(expr), UninhabitedType):
+            return True
+        call = expr.expr if isinstance(expr, nodes.AwaitExpr) else expr
+        if not isinstance(call, nodes.CallExpr):
+            return False
+        callee = self._resolver.definition_of(call.callee)
+        return isinstance(callee, nodes.FuncDef) and self._always_raises(callee)
+
+    def _always_raises(self, helper: nodes.FuncDef) -> bool:
+        """``def fail(exc) -> None: ...; raise exc``: every path through ``helper`` raises.
+
+        Only helpers of the module being checked are read: other modules' bodies may come
+        from mypy's cache without their statements, and the answer must not depend on that.
+        """
+        known = self._module.helpers_that_always_raise
+        if id(helper) not in known:
+            if not self._module.defines(helper):
+                return False
+            known[id(helper)] = False  # a recursive helper is not assumed to raise
+            helper_scope = self._module.scope_of(helper)
+            ends = ReraiseFlow(helper_scope, self._module, None).escapes(helper.body)
+            known[id(helper)] = not any(e.kind in (EscapeKind.FALLS_THROUGH, EscapeKind.RETURNS) for e in ends)
+        return known[id(helper)]
+
+    def _defers_reraise(self, stmt: nodes.AssignmentStmt) -> bool:
+        """``err = exc`` where the function raises ``err`` later: the re-raise is only deferred."""
+        rvalue = stmt.rvalue
+        if self._bound is None or not (isinstance(rvalue, nodes.NameExpr) and rvalue.node is self._bound):
+            return False
+        return any(
+            isinstance(target, nodes.NameExpr) and target.node in self._scope.raised_names
+            for target in stmt.lvalues
+        )
 
     def _excludes_cancellation(self, condition: nodes.Expression, truth: bool) -> bool:
         """Whether ``bool(condition) == truth`` proves the exception in hand is not our cancellation."""

@@ -137,6 +137,19 @@ class Resolver:
             return self.type_of(expr.value, depth)
         return None
 
+    def definition_of(self, expr: nodes.Expression) -> nodes.SymbolNode | None:
+        """The function or variable a callee expression names (``f``, ``mod.f``, ``self.method``)."""
+        node: nodes.SymbolNode | None = None
+        if isinstance(expr, nodes.RefExpr) and expr.node is not None:
+            node = expr.node
+        elif isinstance(expr, nodes.MemberExpr):
+            owner = self.type_of(expr.expr)
+            instance = owner.item if isinstance(owner, TypeType) else owner
+            if isinstance(instance, Instance):
+                symbol = instance.type.get(expr.name)
+                node = symbol.node if symbol is not None else None
+        return node.func if isinstance(node, nodes.Decorator) else node
+
     def _name_type(self, expr: nodes.NameExpr, depth: int) -> ProperType | None:
         node = expr.node
         known = declared_type(node)

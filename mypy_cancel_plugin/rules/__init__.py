@@ -36,9 +36,9 @@ def check_module(
     as a ``cancel-plugin`` error (with the reason) instead of taking mypy down: the rest of
     the module is still checked.
     """
-    module = ModuleContext(tree, settings, call_facts)
+    module = ModuleContext(tree, settings, call_facts, list(walk.functions(tree)))
     _run_rules(FunctionScope(None, tree), module, tree.fullname, 1)
-    for function in walk.functions(tree):
+    for function in module.functions:
         if not (type_checked_only and function.unannotated):
             _run_rules(FunctionScope(function, tree), module, function.defn.name, function.defn.line)
     return sorted(set(module.diagnostics))

@@ -43,7 +43,7 @@ def _check_handlers(stmt: nodes.TryStmt, function: FunctionScope, module: Module
         if not reachable:
             continue
         bound_var = bound.node if bound is not None and isinstance(bound.node, nodes.Var) else None
-        escapes = ReraiseFlow(function.resolver, bound_var, module.libraries_in_play).escapes(handler)
+        escapes = ReraiseFlow(function, module, bound_var).escapes(handler)
         if not escapes:
             continue
         line, column = _except_position(stmt, index, module)
@@ -62,7 +62,7 @@ def _check_handlers(stmt: nodes.TryStmt, function: FunctionScope, module: Module
 
 
 def _check_finally(block: nodes.Block, function: FunctionScope, module: ModuleContext) -> None:
-    for escape in ReraiseFlow(function.resolver, None, module.libraries_in_play).escapes(block):
+    for escape in ReraiseFlow(function, module, None).escapes(block):
         if escape.kind in (EscapeKind.RETURNS, EscapeKind.BREAKS, EscapeKind.CONTINUES):
             message = (
                 f'"{escape.kind.value}" in "finally" discards an in-flight cancellation (PEP 765); '

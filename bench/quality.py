@@ -1,0 +1,360 @@
+"""Detection quality of the plugin, flake8-async and ruff against hand-labeled corpus sites.
+
+Steps: fetch the corpus if needed (bench/corpus.py); list candidate sites with the ast-only
+finder (bench/find_sites.py); load the verdicts of bench/labels.jsonl (rules in
+bench/LABELING.md); run the three tools; turn each tool's output into ``path:line:rule`` with
+the adapters below; map a report anywhere inside a site of the same rule to that site (the
+innermost one); print per rule TP/FP/FN, precision and recall for all three tools, then the
+same without the sites labeled ``hard``.  A report inside no site at all counts as a false
+positive (``unsited``); a report on an unlabeled site counts nowhere but is tallied.
+
+Rules and what maps to them:
+  cancel-swallowed       plugin cancel-swallowed, cancel-swallowed-awaited-task;
+                         flake8-async / ruff ASYNC102, ASYNC103, ASYNC104, ASYNC120
+  unstructured-task      plugin unstructured-task, unstructured-task-discarded;
+                         flake8-async / ruff ASYNC300, ruff RUF006
+  yield-in-cancel-scope  plugin yield-in-cancel-scope; flake8-async / ruff ASYNC119
+
+The linters live in their own virtualenv, <corpus cache>/linters (created on first use with the
+versions pinned in LINTERS), never in the project's dependencies.
+
+Exit status: 2 if labels are stale (finder version changed, a labeled site vanished or its code
+changed) or unreadable; with --strict also 2 while any site is unlabeled; else 0.
+
+Usage: bench/quality [--show] [--strict] [--packages a b] [--tools plugin flake8 ruff]
+                     [--mypy-output text|json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import venv
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import corpus  # noqa: E402
+import find_sites  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+LABELS = BENCH / "labels.jsonl"
+LINTERS = ["flake8==7.5.0", "flake8-async==26.8.1", "ruff==0.17.6"]
+FLAKE8_CODES = ["ASYNC102", "ASYNC103", "ASYNC104", "ASYNC119", "ASYNC120", "ASYNC300"]
+RULES = ["cancel-swallowed", "unstructured-task", "yield-in-cancel-scope"]
+TOOLS = ["plugin", "flake8-async", "ruff"]
+LINTER_RULE = {
+    "ASYNC102": "cancel-swallowed", "ASYNC103": "cancel-swallowed", "ASYNC104": "cancel-swallowed",
+    "ASYNC120": "cancel-swallowed", "ASYNC300": "unstructured-task", "RUF006": "unstructured-task",
+    "ASYNC119": "yield-in-cancel-scope",
+}
+MYPY_OPTIONS = ["--ignore-missing-imports", "--follow-imports=silent", "--python-version", "3.11",
+                "--no-error-summary", "--show-traceback", "--no-color-output", "--no-pretty"]
+TEXT_LINE = re.compile(r"^(?P<path>[^:\n]+):(?P<line>\d+):(?:(?P<col>\d+):)?\s*(?P<rest>.*)$")
+MYPY_CODE = re.compile(r"\[(?P<code>[a-z0-9-]+)\]\s*$")
+LINT_CODE = re.compile(r"^(?:error: )?(?P<code>[A-Z]+[0-9]+)\b")
+
+
+@dataclasses.dataclass(frozen=True)
+class Report:
+    tool: str
+    path: str  # <dist>/<path in package tree>, like site paths
+    line: int
+    rule: str
+    code: str
+    message: str
+
+
+# ---------------------------------------------------------------- adapters: output -> reports
+def plugin_rule(code: str) -> str | None:
+    if code.startswith("cancel-swallowed"):
+        return "cancel-swallowed"
+    if code.startswith("unstructured-task"):
+        return "unstructured-task"
+    if code.startswith("yield-in-cancel-scope"):
+        return "yield-in-cancel-scope"
+    return None  # mypy's own codes, cancel-plugin (internal failure)
+
+
+class PathMap:
+    """Absolute corpus paths -> ``<dist>/<path in package tree>``."""
+
+    def __init__(self, packages: list[corpus.Package]) -> None:
+        self.roots = [(str(p.root.resolve()) + os.sep, p.name) for p in packages]
+
+    def __call__(self, path: str) -> str | None:
+        resolved = str(Path(path).resolve())
+        for root, name in self.roots:
+            if resolved.startswith(root):
+                return f"{name}/{Path(resolved[len(root):]).as_posix()}"
+        return None
+
+
+def adapt_mypy_text(output: str, paths: PathMap) -> list[Report]:
+    reports = []
+    for raw in output.splitlines():
+        match = TEXT_LINE.match(raw)
+        code = MYPY_CODE.search(raw)
+        if not match or not code or ": error:" not in raw:
+            continue
+        rule, path = plugin_rule(code["code"]), paths(match["path"])
+        if rule and path:
+            reports.append(Report("plugin", path, int(match["line"]), rule, code["code"], match["rest"]))
+    return reports
+
+
+def adapt_mypy_json(output: str, paths: PathMap) -> list[Report]:
+    reports = []
+    for raw in output.splitlines():
+        raw = raw.strip()
+        if not raw.startswith("{"):
+            continue
+        item = json.loads(raw)
+        code = item.get("code") or ""
+        rule, path = plugin_rule(code), paths(item.get("file", ""))
+        if rule and path and item.get("severity", "error") == "error":
+            reports.append(Report("plugin", path, int(item["line"]), rule, code, item.get("message", "")))
+    return reports
+
+
+def adapt_lint_text(tool: str, output: str, paths: PathMap) -> list[Report]:
+    """flake8 default format and ruff --output-format concise: path:line:col: CODE message."""
+    reports = []
+    for raw in output.splitlines():
+        match = TEXT_LINE.match(raw)
+        if not match:
+            continue
+        code = LINT_CODE.match(match["rest"])
+        if not code:
+            continue
+        rule, path = LINTER_RULE.get(code["code"]), paths(match["path"])
+        if rule and path:
+            reports.append(Report(tool, path, int(match["line"]), rule, code["code"], match["rest"]))
+    return reports
+
+
+# ---------------------------------------------------------------- running the tools
+def linters_venv() -> Path:
+    home = corpus.cache_dir() / "linters"
+    marker = home / "installed.txt"
+    if marker.exists() and marker.read_text().split() == LINTERS:
+        return home
+    print(f"quality: creating {home} with {' '.join(LINTERS)}", file=sys.stderr)
+    venv.EnvBuilder(with_pip=True, clear=True).create(home)
+    subprocess.run([str(home / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                    "--disable-pip-version-check", *LINTERS], check=True)
+    marker.write_text("\n".join(LINTERS) + "\n")
+    return home
+
+
+def run_plugin(targets: list[str], paths: PathMap, output: str) -> tuple[list[Report], int]:
+    with tempfile.TemporaryDirectory(prefix="mypy-cancel-quality-") as scratch:
+        config = Path(scratch) / "mypy.ini"
+        config.write_text("[mypy]\nplugins = mypy_cancel_plugin\n")
+        command = [sys.executable, "-m", "mypy", "--config-file", str(config), "--cache-dir",
+                   str(Path(scratch) / "cache"), *MYPY_OPTIONS]
+        if output == "json":
+            command += ["-O", "json"]
+        result = subprocess.run([*command, *targets], capture_output=True, text=True)
+    text = result.stdout + result.stderr
+    crashes = text.count("INTERNAL ERROR") + text.count("Traceback (most recent call last)")
+    adapt = adapt_mypy_json if output == "json" else adapt_mypy_text
+    return adapt(result.stdout, paths), crashes
+
+
+def run_flake8(home: Path, targets: list[str], paths: PathMap) -> list[Report]:
+    result = subprocess.run(
+        [str(home / "bin" / "flake8"), "--isolated", "--select", ",".join(FLAKE8_CODES),
+         "--format", "default", "-j", "2", *targets], capture_output=True, text=True)
+    if result.returncode not in (0, 1):
+        raise SystemExit(f"flake8 failed:\n{result.stderr[-2000:]}")
+    return adapt_lint_text("flake8-async", result.stdout, paths)
+
+
+def run_ruff(home: Path, targets: list[str], paths: PathMap) -> list[Report]:
+    result = subprocess.run(
+        [str(home / "bin" / "ruff"), "check", "--isolated", "--no-cache", "--preview",
+         "--select", "ASYNC,RUF006", "--output-format", "concise", "--exit-zero", *targets],
+        capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"ruff failed:\n{result.stderr[-2000:]}")
+    return adapt_lint_text("ruff", result.stdout, paths)
+
+
+# ---------------------------------------------------------------- labels and scoring
+class StaleLabels(Exception):
+    pass
+
+
+def load_labels(sites: list[find_sites.Site], path: Path = LABELS) -> dict[str, dict]:
+    if not path.exists():
+        return {}
+    lines = [line for line in path.read_text().splitlines() if line.strip()]
+    if not lines:
+        return {}
+    header = json.loads(lines[0])
+    if header.get("finder_version") != find_sites.FINDER_VERSION:
+        raise StaleLabels(f"{path.name} was made for finder version {header.get('finder_version')}, "
+                          f"the finder is version {find_sites.FINDER_VERSION}: relabel")
+    by_id = {s.id: s for s in sites}
+    labels: dict[str, dict] = {}
+    problems = []
+    for number, line in enumerate(lines[1:], 2):
+        label = json.loads(line)
+        site = by_id.get(label["id"])
+        if label["id"] in labels:
+            problems.append(f"line {number}: {label['id']} labeled twice")
+        elif label.get("verdict") not in ("violation", "ok"):
+            problems.append(f"line {number}: verdict must be violation or ok")
+        elif site is None:
+            problems.append(f"line {number}: {label['id']} is no longer a site")
+        elif site.fingerprint != label.get("fingerprint"):
+            problems.append(f"line {number}: {label['id']}: code changed since it was labeled")
+        labels[label["id"]] = label
+    if problems:
+        raise StaleLabels("stale labels:\n  " + "\n  ".join(problems))
+    return labels
+
+
+def site_index(sites: list[find_sites.Site]) -> dict[tuple[str, str], list[find_sites.Site]]:
+    index: dict[tuple[str, str], list[find_sites.Site]] = collections.defaultdict(list)
+    for site in sites:
+        index[site.path, site.rule].append(site)
+    return index
+
+
+def locate(report: Report, index) -> find_sites.Site | None:
+    inside = [s for s in index.get((report.path, report.rule), ()) if s.line <= report.line <= s.end_line]
+    return min(inside, key=lambda s: (s.end_line - s.line, -s.line)) if inside else None
+
+
+@dataclasses.dataclass
+class Score:
+    tp: set = dataclasses.field(default_factory=set)
+    fp: set = dataclasses.field(default_factory=set)
+    fn: set = dataclasses.field(default_factory=set)
+    unlabeled: set = dataclasses.field(default_factory=set)
+
+    def table_cells(self) -> str:
+        tp, fp, fn = len(self.tp), len(self.fp), len(self.fn)
+        precision = f"{tp / (tp + fp):.2f}" if tp + fp else "  - "
+        recall = f"{tp / (tp + fn):.2f}" if tp + fn else "  - "
+        return f"{tp:4} {fp:4} {fn:4}  {precision:>5} {recall:>5}"
+
+
+def score(tool: str, rule: str, reports: list[Report], sites, labels, index, skip_hard: bool) -> Score:
+    result = Score()
+    hit: set[str] = set()
+    for report in reports:
+        if report.tool != tool or report.rule != rule:
+            continue
+        site = locate(report, index)
+        if site is None:
+            result.fp.add(f"{report.path}:{report.line}:unsited")
+            continue
+        hit.add(site.id)
+    for site in sites:
+        if site.rule != rule:
+            continue
+        label = labels.get(site.id)
+        if label is None:
+            if site.id in hit:
+                result.unlabeled.add(site.id)
+            continue
+        if skip_hard and label.get("hard"):
+            continue
+        if label["verdict"] == "violation":
+            (result.tp if site.id in hit else result.fn).add(site.id)
+        elif site.id in hit:
+            result.fp.add(site.id)
+    return result
+
+
+def print_table(title: str, scores: dict[tuple[str, str], Score]) -> None:
+    print(f"\n{title}")
+    print(f"{'rule':24} {'tool':13} {'  TP   FP   FN   prec   rec'}")
+    for rule in RULES:
+        for tool in TOOLS:
+            if (tool, rule) in scores:
+                print(f"{rule:24} {tool:13} {scores[tool, rule].table_cells()}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--show", action="store_true", help="list every false positive and negative")
+    parser.add_argument("--strict", action="store_true", help="fail while any site is unlabeled")
+    parser.add_argument("--packages", nargs="+")
+    parser.add_argument("--tools", nargs="+", default=TOOLS, choices=TOOLS)
+    parser.add_argument("--mypy-output", choices=["text", "json"], default="json")
+    parser.add_argument("--labels", type=Path, default=LABELS)
+    args = parser.parse_args(argv)
+
+    packages = corpus.ensure(args.packages, log=lambda m: print(m, file=sys.stderr))
+    sites = find_sites.find(packages)
+    try:
+        labels = load_labels(sites, args.labels)
+    except (StaleLabels, json.JSONDecodeError, KeyError) as error:
+        print(f"quality: {error}", file=sys.stderr)
+        return 2
+    by_id = {s.id: s for s in sites}
+    labels = {k: v for k, v in labels.items() if k in by_id}  # --packages subset
+    unlabeled = [s for s in sites if s.id not in labels]
+
+    paths = PathMap(packages)
+    targets = [str(d) for p in packages for d in p.packages]
+    reports: list[Report] = []
+    crashes = 0
+    if "plugin" in args.tools:
+        plugin_reports, crashes = run_plugin(targets, paths, args.mypy_output)
+        reports += plugin_reports
+    if {"flake8-async", "ruff"} & set(args.tools):
+        home = linters_venv()
+        if "flake8-async" in args.tools:
+            reports += run_flake8(home, targets, paths)
+        if "ruff" in args.tools:
+            reports += run_ruff(home, targets, paths)
+
+    index = site_index(sites)
+    verdicts = collections.Counter(l["verdict"] for l in labels.values())
+    hard = sum(1 for l in labels.values() if l.get("hard"))
+    print(f"corpus: {len(packages)} packages; finder v{find_sites.FINDER_VERSION}: {len(sites)} sites; "
+          f"labeled {len(labels)} ({verdicts['violation']} violation, {verdicts['ok']} ok, {hard} hard); "
+          f"unlabeled {len(unlabeled)}")
+    per_rule = collections.Counter(s.rule for s in unlabeled)
+    if unlabeled:
+        print("unlabeled sites per rule: " + ", ".join(f"{r} {n}" for r, n in sorted(per_rule.items())))
+    print(f"plugin crashes (INTERNAL ERROR / traceback): {crashes}")
+    all_scores = {(t, r): score(t, r, reports, sites, labels, index, False) for t in args.tools for r in RULES}
+    easy_scores = {(t, r): score(t, r, reports, sites, labels, index, True) for t in args.tools for r in RULES}
+    print_table("all labeled sites", all_scores)
+    print_table("without sites labeled hard", easy_scores)
+    reported_unlabeled = {t: sum(len(all_scores[t, r].unlabeled) for r in RULES) for t in args.tools}
+    print("\nreports on unlabeled sites (not scored): "
+          + ", ".join(f"{t} {n}" for t, n in reported_unlabeled.items()))
+
+    if args.show:
+        for (tool, rule), result in all_scores.items():
+            for kind, ids in (("false positive", result.fp), ("false negative", result.fn)):
+                for site_id in sorted(ids):
+                    site = by_id.get(site_id)
+                    label = labels.get(site_id, {})
+                    where = site_id if site else site_id.rsplit(":", 1)[0]
+                    code = site.code if site else ""
+                    print(f"{tool:12} {rule:22} {kind}: {where}  {code}")
+                    if label:
+                        print(f"{'':36} label: {label['verdict']}/{label.get('kind')}"
+                              f"{' (hard)' if label.get('hard') else ''}: {label.get('reason')}")
+    if args.strict and unlabeled:
+        print(f"quality: --strict: {len(unlabeled)} unlabeled sites", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
