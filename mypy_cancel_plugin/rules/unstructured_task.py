@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from mypy import nodes
 from mypy.plugin import FunctionContext, MethodContext
-from mypy.types import CallableType, ProperType, Type, get_proper_type
+from mypy.types import AnyType, CallableType, ProperType, Type, get_proper_type
 
 from mypy_cancel_plugin import predicates
 from mypy_cancel_plugin.call_facts import CallFacts
@@ -23,6 +23,7 @@ CREATE_TASK = "asyncio.tasks.create_task"
 ENSURE_FUTURE = "asyncio.tasks.ensure_future"
 SPAWNING_FUNCTIONS = {CREATE_TASK: "asyncio.create_task()", ENSURE_FUTURE: "asyncio.ensure_future()"}
 LOOP_METHOD = "create_task"
+UNDECIDED = object()  # a hook saw the call but the types left the verdict to the per-module pass
 FIX = 'use "async with asyncio.TaskGroup() as tg: tg.create_task(...)"'
 
 
@@ -49,7 +50,12 @@ class SpawnHooks:
     def function_call(self, ctx: FunctionContext) -> Type:
         callee = _callee_fullname(ctx.context)
         first = get_proper_type(ctx.arg_types[0][0]) if ctx.arg_types and ctx.arg_types[0] else None
-        self._facts.record(ctx.context, _function_spawn(callee, first, known_coroutine=False))
+        if callee == ENSURE_FUTURE and isinstance(first, AnyType):
+            # ``ensure_future(self._start())`` of an unannotated coroutine function: the
+            # per-module pass can still see that the callee is an ``async def``.
+            self._facts.record(ctx.context, UNDECIDED)
+        else:
+            self._facts.record(ctx.context, _function_spawn(callee, first, known_coroutine=False))
         return ctx.default_return_type
 
     def method_call(self, ctx: MethodContext) -> Type:
@@ -66,7 +72,7 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
         if not isinstance(node, nodes.CallExpr):
             continue
         seen, spawned = module.call_facts.take(node)
-        if not seen:
+        if not seen or spawned is UNDECIDED:
             spawned = _static_spawn(node, function)
         if not spawned:
             continue
@@ -111,7 +117,7 @@ def _static_spawn(call: nodes.CallExpr, function: FunctionScope) -> str | None:
     if callee in SPAWNING_FUNCTIONS:
         first = call.args[0] if call.args else None
         first_type = resolver.type_of(first) if first is not None else None
-        return _function_spawn(callee, first_type, known_coroutine=_calls_coroutine_function(first))
+        return _function_spawn(callee, first_type, known_coroutine=_calls_coroutine_function(first, function))
     member = call.callee
     if isinstance(member, nodes.MemberExpr) and member.name == LOOP_METHOD and predicates.is_event_loop(
         resolver.type_of(member.expr)
@@ -120,11 +126,9 @@ def _static_spawn(call: nodes.CallExpr, function: FunctionScope) -> str | None:
     return None
 
 
-def _calls_coroutine_function(expr: nodes.Expression | None) -> bool:
+def _calls_coroutine_function(expr: nodes.Expression | None, function: FunctionScope) -> bool:
     """``ensure_future(fetch())`` where ``fetch`` is an ``async def``, annotated or not."""
-    if not (isinstance(expr, nodes.CallExpr) and isinstance(expr.callee, nodes.RefExpr)):
+    if not isinstance(expr, nodes.CallExpr):
         return False
-    target = expr.callee.node
-    if isinstance(target, nodes.Decorator):
-        target = target.func
+    target = function.resolver.definition_of(expr.callee)
     return isinstance(target, nodes.FuncDef) and target.is_coroutine
