@@ -7,8 +7,10 @@ site.  Kinds (rule in brackets):
 
   except     [cancel-swallowed]  an `except`/`except*` clause that could catch cancellation by
              spelling: bare, BaseException, *CancelledError, *Cancelled,
-             get_cancelled_exc_class(), a tuple containing one, or a name the package itself
-             defines as a subclass or alias of one of those.  Span: the whole handler.
+             get_cancelled_exc_class(), *ExceptionGroup, a tuple containing one, a name the
+             package itself defines as a subclass or alias of one of those, or a variable
+             (lower-case name, or attribute of self/cls) whose value the clause cannot show.
+             Span: the whole handler.
   suppress   [cancel-swallowed]  a `with`/`async with` item `...suppress(...)` of such a type.
              Span: the whole with statement.
   finally-return / finally-break / finally-continue  [cancel-swallowed]  a statement leaving a
@@ -38,7 +40,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus  # noqa: E402
 
-FINDER_VERSION = 1
+FINDER_VERSION = 2
 RULE_OF_KIND = {
     "except": "cancel-swallowed",
     "except*": "cancel-swallowed",
@@ -101,29 +103,37 @@ class PackageNames:
         while changed:  # fixpoint over subclasses and aliases defined in the package
             changed = False
             for name, bases in classes:
-                if name not in self.names and any(self.spelled(b) for b in bases):
+                if name not in self.names and any(self.spelled(b, False) for b in bases):
                     self.names.add(name)
                     changed = True
             for name, value in aliases:
-                if name not in self.names and self.spelled(value):
+                if name not in self.names and self.spelled(value, False):
                     self.names.add(name)
                     changed = True
 
-    def spelled(self, node: ast.expr | None) -> bool:
+    def spelled(self, node: ast.expr | None, variables: bool = True) -> bool:
         """Could an except clause of this type catch cancellation, judging by its spelling?"""
         if node is None:
             return True
         if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
-            return any(self.spelled(e) for e in node.elts)
+            return any(self.spelled(e, variables) for e in node.elts)
         if isinstance(node, ast.Call):
             return last_name(node.func) == "get_cancelled_exc_class"
         if isinstance(node, ast.Subscript):  # e.g. type[...] never, but Union-like aliases
             return False
         if isinstance(node, ast.Starred):
-            return self.spelled(node.value)
+            return self.spelled(node.value, variables)
         name = last_name(node)
-        return name is not None and (name in CANCEL_NAMES or name.endswith("CancelledError")
-                                     or name in self.names)
+        if name is None:
+            return False
+        if name in CANCEL_NAMES or name.endswith(("CancelledError", "ExceptionGroup")) or name in self.names:
+            return True
+        # a variable, parameter or attribute of self holding exception types: its value is not
+        # visible here, so it could be a cancellation type
+        holder = isinstance(node, ast.Name) or (
+            isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            and node.value.id in ("self", "cls"))
+        return variables and holder and not name.lstrip("_")[:1].isupper()
 
 
 class Finder(ast.NodeVisitor):
