@@ -126,8 +126,19 @@ def adapt_mypy_json(output: str, paths: PathMap) -> list[Report]:
     return reports
 
 
+def adapt_ruff_json(output: str, paths: PathMap) -> list[Report]:
+    """ruff --output-format json (ruff's concise text names rules, not codes, since 0.15)."""
+    reports = []
+    for item in json.loads(output or "[]"):
+        code = item.get("code") or ""
+        rule, path = LINTER_RULE.get(code), paths(item.get("filename", ""))
+        if rule and path:
+            reports.append(Report("ruff", path, int(item["location"]["row"]), rule, code, item.get("message", "")))
+    return reports
+
+
 def adapt_lint_text(tool: str, output: str, paths: PathMap) -> list[Report]:
-    """flake8 default format and ruff --output-format concise: path:line:col: CODE message."""
+    """flake8's default format (and ruff's older concise one): path:line:col: CODE message."""
     reports = []
     for raw in output.splitlines():
         match = TEXT_LINE.match(raw)
@@ -183,11 +194,11 @@ def run_flake8(home: Path, targets: list[str], paths: PathMap) -> list[Report]:
 def run_ruff(home: Path, targets: list[str], paths: PathMap) -> list[Report]:
     result = subprocess.run(
         [str(home / "bin" / "ruff"), "check", "--isolated", "--no-cache", "--preview",
-         "--select", "ASYNC,RUF006", "--output-format", "concise", "--exit-zero", *targets],
+         "--select", "ASYNC,RUF006", "--output-format", "json", "--exit-zero", *targets],
         capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(f"ruff failed:\n{result.stderr[-2000:]}")
-    return adapt_lint_text("ruff", result.stdout, paths)
+    return adapt_ruff_json(result.stdout, paths)
 
 
 # ---------------------------------------------------------------- labels and scoring
