@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
+import hashlib
 import json
 import os
 import re
@@ -183,11 +184,19 @@ def run_plugin(targets: list[str], paths: PathMap, output: str) -> tuple[list[Re
 
 
 def run_flake8(home: Path, targets: list[str], paths: PathMap) -> list[Report]:
-    result = subprocess.run(
-        [str(home / "bin" / "flake8"), "--isolated", "--select", ",".join(FLAKE8_CODES),
-         "--format", "default", "-j", "2", *targets], capture_output=True, text=True)
+    """flake8-async takes minutes on the corpus; its output is cached per linter pins + targets
+    (the corpus is pinned by hash, so the same targets mean the same code)."""
+    command = [str(home / "bin" / "flake8"), "--isolated", "--select", ",".join(FLAKE8_CODES),
+               "--format", "default", "-j", "2", *targets]
+    key = hashlib.sha256("\0".join([*LINTERS, *command[1:]]).encode()).hexdigest()[:16]
+    cached = corpus.cache_dir() / "lint-results" / f"flake8-{key}.txt"
+    if cached.exists():
+        return adapt_lint_text("flake8-async", cached.read_text(), paths)
+    result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode not in (0, 1):
         raise SystemExit(f"flake8 failed:\n{result.stderr[-2000:]}")
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(result.stdout)
     return adapt_lint_text("flake8-async", result.stdout, paths)
 
 
