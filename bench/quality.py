@@ -24,8 +24,8 @@ versions pinned in LINTERS), never in the project's dependencies.
 Exit status: 2 if labels are stale (finder version changed, a labeled site vanished or its code
 changed) or unreadable; with --strict also 2 while any site is unlabeled; else 0.
 
-Usage: bench/quality [--show] [--strict] [--packages a b] [--tools plugin flake8 ruff]
-                     [--mypy-output text|json]
+Usage: bench/quality [--show] [--strict] [--packages a b] [--tools plugin flake8-async ruff]
+                     [--mypy-output text|json] [--check-untyped-defs] [--labels FILE]
 """
 
 from __future__ import annotations
@@ -168,12 +168,13 @@ def linters_venv() -> Path:
     return home
 
 
-def run_plugin(targets: list[str], paths: PathMap, output: str) -> tuple[list[Report], int]:
+def run_plugin(targets: list[str], paths: PathMap, output: str,
+               extra: list[str] = []) -> tuple[list[Report], int]:
     with tempfile.TemporaryDirectory(prefix="mypy-cancel-quality-") as scratch:
         config = Path(scratch) / "mypy.ini"
         config.write_text("[mypy]\nplugins = mypy_cancel_plugin\n")
         command = [sys.executable, "-m", "mypy", "--config-file", str(config), "--cache-dir",
-                   str(Path(scratch) / "cache"), *MYPY_OPTIONS]
+                   str(Path(scratch) / "cache"), *MYPY_OPTIONS, *extra]
         if output == "json":
             command += ["-O", "json"]
         result = subprocess.run([*command, *targets], capture_output=True, text=True)
@@ -317,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tools", nargs="+", default=TOOLS, choices=TOOLS)
     parser.add_argument("--mypy-output", choices=["text", "json"], default="json")
     parser.add_argument("--labels", type=Path, default=LABELS)
+    parser.add_argument("--check-untyped-defs", action="store_true",
+                        help="run the plugin with mypy's --check-untyped-defs")
     args = parser.parse_args(argv)
 
     packages = corpus.ensure(args.packages, log=lambda m: print(m, file=sys.stderr))
@@ -335,7 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     reports: list[Report] = []
     crashes = 0
     if "plugin" in args.tools:
-        plugin_reports, crashes = run_plugin(targets, paths, args.mypy_output)
+        plugin_reports, crashes = run_plugin(
+            targets, paths, args.mypy_output, ["--check-untyped-defs"] if args.check_untyped_defs else [])
         reports += plugin_reports
     if {"flake8-async", "ruff"} & set(args.tools):
         home = linters_venv()
