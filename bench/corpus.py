@@ -255,6 +255,26 @@ def library_dirs(fetch_missing: bool = False) -> list[Path]:
     return [p for pin in load_pins() if (pkg := prepared(pin)) for p in pkg.packages]
 
 
+def plugin_identity() -> str:
+    """Version, git commit and dirtiness of the mypy_cancel_plugin the benchmarks import, so a
+    printed figure can be tied to the code that produced it (an editable install follows the
+    work tree)."""
+    try:
+        import mypy_cancel_plugin
+    except ImportError as error:
+        return f"mypy_cancel_plugin not importable ({error})"
+    source = Path(mypy_cancel_plugin.__file__).resolve().parent
+    version = getattr(mypy_cancel_plugin, "__version__", "?")
+    try:
+        head = subprocess.run(["git", "-C", str(source), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(source), "status", "--porcelain", "--", "."],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return f"mypy_cancel_plugin {version} ({source})"
+    return f"mypy_cancel_plugin {version} at {head}{' + uncommitted changes' if dirty else ''} ({source})"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--packages", nargs="+", help="subset of corpus.txt names")

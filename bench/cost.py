@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     mode = "one mypy per package" if args.per_package else "one mypy for all packages"
     print(f"mypy cost of mypy_cancel_plugin -- {len(packages)} packages, {mode}, {runs} run(s) each, "
           f"options: {' '.join(BASE_OPTIONS[:4] + extra)}")
+    print(corpus.plugin_identity())
     print(f"files: {files} library .py files passed; mypy says checked: "
           f"{with_run.checked_files() if not args.per_package else 'n/a (per package)'}")
     print(f"mypy's own diagnostics (without plugin): {len(own_without)}")

@@ -357,7 +357,9 @@ def main(argv: list[str] | None = None) -> int:
     per_rule = collections.Counter(s.rule for s in unlabeled)
     if unlabeled:
         print("unlabeled sites per rule: " + ", ".join(f"{r} {n}" for r, n in sorted(per_rule.items())))
-    print(f"plugin crashes (INTERNAL ERROR / traceback): {crashes}")
+    if "plugin" in args.tools:
+        print(corpus.plugin_identity())
+        print(f"plugin crashes (INTERNAL ERROR / traceback): {crashes}")
     all_scores = {(t, r): score(t, r, reports, sites, labels, index, False) for t in args.tools for r in RULES}
     easy_scores = {(t, r): score(t, r, reports, sites, labels, index, True) for t in args.tools for r in RULES}
     print_table("all labeled sites", all_scores)
