@@ -52,7 +52,8 @@ class ModuleContext:
 
     @cached_property
     def libraries_in_play(self) -> frozenset[str]:
-        return self.settings.libraries_in_play(predicates.libraries_in_play(self.tree))
+        detected = predicates.libraries_in_play(self.tree)
+        return predicates.with_grouped_cancellation(self.settings.libraries_in_play(detected))
 
     @cached_property
     def source_lines(self) -> list[str]:

@@ -30,7 +30,12 @@ CANCELLATION_CLASSES = {
     "asyncio.exceptions.CancelledError": "asyncio",
     "trio._core._exceptions.Cancelled": "trio",
 }
-ALL_LIBRARIES = frozenset(CANCELLATION_CLASSES.values())
+# A trio nursery (and anyio on trio) can raise a ``BaseExceptionGroup`` holding ``Cancelled``:
+# ``except BaseExceptionGroup`` and ``except*`` meet trio's cancellation in that form too.
+# asyncio's TaskGroup never groups the cancellation of the task that awaits it.
+TRIO_GROUPED = "trio-group"
+BASE_EXCEPTION_GROUP = "builtins.BaseExceptionGroup"
+ALL_LIBRARIES = frozenset({*CANCELLATION_CLASSES.values(), TRIO_GROUPED})
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,8 @@ def cancellation_libraries(info: nodes.TypeInfo) -> tuple[frozenset[str], bool] 
     """Which libraries' cancellations ``except info`` catches, and whether it catches them all."""
     if info.fullname == BASE_EXCEPTION:
         return ALL_LIBRARIES, True
+    if info.has_base(BASE_EXCEPTION_GROUP) and not info.has_base("builtins.Exception"):
+        return frozenset([TRIO_GROUPED]), info.fullname == BASE_EXCEPTION_GROUP
     for fullname, library in CANCELLATION_CLASSES.items():
         if info.has_base(fullname):
             return frozenset([library]), info.fullname == fullname
@@ -93,32 +100,55 @@ def classes_named_by(expr: nodes.Expression, resolver: Resolver, depth: int = 0)
 
 
 def caught_cancellations(
-    expr: nodes.Expression | None, resolver: Resolver, libraries_in_play: frozenset[str]
+    expr: nodes.Expression | None, resolver: Resolver, libraries_in_play: frozenset[str], *, star: bool = False
 ) -> list[CaughtCancellation]:
-    """The cancellation-catching classes of one ``except`` clause (``None`` is a bare ``except:``)."""
+    """The cancellation-catching classes of one ``except`` clause (``None`` is a bare ``except:``).
+
+    An ``except*`` clause also takes what it names out of exception groups.
+    """
     if expr is None:
         return [CaughtCancellation("BaseException (bare except)", libraries_in_play, True)]
     caught = []
     for info in classes_named_by(expr, resolver):
         found = cancellation_libraries(info)
-        if found is not None:
-            libraries, takes_all = found
-            if info.fullname == BASE_EXCEPTION:
-                libraries = libraries_in_play
+        if found is None:
+            continue
+        libraries, takes_all = found
+        if info.fullname == BASE_EXCEPTION:
+            libraries = libraries_in_play
+        elif TRIO_GROUPED in libraries:
+            libraries &= libraries_in_play
+        elif star and "trio" in libraries:
+            libraries |= {TRIO_GROUPED}
+        if libraries:
             caught.append(CaughtCancellation(info.name, libraries, takes_all))
     return caught
 
 
 def libraries_in_play(tree: nodes.MypyFile) -> frozenset[str]:
-    """Whose cancellations a broad clause in this module can meet: asyncio's always, trio's where trio is used."""
+    """Whose cancellations a broad clause in this module can meet, from what it imports.
+
+    trio's where trio or anyio is imported; asyncio's where asyncio or anyio is, and in any
+    module that does not import trio (the default event loop).
+    """
     imported: set[str] = set()
     for imp in tree.imports:
         if isinstance(imp, nodes.Import):
             imported.update(name for name, _ in imp.ids)
         elif isinstance(imp, (nodes.ImportFrom, nodes.ImportAll)):
             imported.add(imp.id)
-    uses_trio = any(name == "trio" or name.startswith("trio.") for name in imported)
-    return frozenset({"asyncio", "trio"} if uses_trio else {"asyncio"})
+    roots = {name.partition(".")[0] for name in imported}
+    libraries = set()
+    if roots & {"asyncio", "anyio"} or "trio" not in roots:
+        libraries.add("asyncio")
+    if roots & {"trio", "anyio"}:
+        libraries.add("trio")
+    return frozenset(libraries)
+
+
+def with_grouped_cancellation(libraries: frozenset[str]) -> frozenset[str]:
+    """Where trio's cancellation is in play, so is trio's cancellation inside exception groups."""
+    return libraries | {TRIO_GROUPED} if "trio" in libraries else libraries
 
 
 EVENT_LOOP = "asyncio.events.AbstractEventLoop"

@@ -15,11 +15,13 @@ from mypy.types import (
     CallableType,
     Instance,
     LiteralType,
+    NoneType,
     Overloaded,
     ProperType,
     TupleType,
     TypeOfAny,
     TypeType,
+    UnionType,
     get_proper_type,
 )
 
@@ -65,6 +67,10 @@ def return_type(callee: ProperType | None) -> ProperType | None:
 
 
 def _instance_of(typ: ProperType | None) -> Instance | None:
+    if isinstance(typ, UnionType):  # ``X | None``: code reaching an attribute has checked for None
+        members = [get_proper_type(item) for item in typ.items]
+        others = [member for member in members if not isinstance(member, NoneType)]
+        typ = others[0] if len(others) == 1 else None
     if isinstance(typ, Instance):
         return typ
     if isinstance(typ, TupleType):

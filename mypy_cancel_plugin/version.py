@@ -3,7 +3,7 @@
 __version__ = "0.1.0"
 
 # Bump whenever a rule changes what it reports: cached results of older logic are then discarded.
-LOGIC_VERSION = 1
+LOGIC_VERSION = 2
 
 # mypy 2.4 is the first release with a once-per-module call after type checking.
 MIN_MYPY = (2, 4)

@@ -37,7 +37,9 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
 def _check_handlers(stmt: nodes.TryStmt, function: FunctionScope, module: ModuleContext) -> None:
     taken: frozenset[str] = frozenset()  # libraries whose cancellation an earlier clause takes
     for index, (type_expr, bound, handler) in enumerate(zip(stmt.types, stmt.vars, stmt.handlers, strict=True)):
-        caught = predicates.caught_cancellations(type_expr, function.resolver, module.libraries_in_play)
+        caught = predicates.caught_cancellations(
+            type_expr, function.resolver, module.libraries_in_play, star=stmt.is_star
+        )
         reachable = [c for c in caught if c.libraries - taken]
         taken = taken.union(*(c.libraries for c in caught if c.takes_all))
         if not reachable:
