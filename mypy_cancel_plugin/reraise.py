@@ -87,18 +87,61 @@ def calls_uncancel(expr: nodes.Node) -> bool:
 class ReraiseFlow:
     """The flow of one ``except`` handler (or ``finally`` block) of a try statement."""
 
-    def __init__(self, scope: FunctionScope, module: ModuleContext, bound: nodes.Var | None) -> None:
+    def __init__(
+        self,
+        scope: FunctionScope,
+        module: ModuleContext,
+        bound: nodes.Var | None,
+        kinds: frozenset[str] | None = None,
+    ) -> None:
         self._scope = scope
         self._module = module
         self._resolver = scope.resolver
         self._bound = bound
-        self._libraries_in_play = module.libraries_in_play
+        # The cancellations the exception in hand can be (what earlier clauses left to this one).
+        self._kinds = kinds if kinds is not None else module.libraries_in_play
         # Names of the exceptions caught by enclosing handlers *inside* the analysed block:
         # a bare ``raise`` there re-raises that exception, not ours.
         self._inner_handlers: list[str] = []
+        # Names holding the part of a caught exception group that keeps its cancellation.
+        self._carriers: set[nodes.SymbolNode] = set()
 
     def escapes(self, block: nodes.Block) -> list[Escape]:
+        self._carriers = self._group_parts_keeping_cancellation(block)
         return sorted(set(self._block(block.body, block.line)), key=lambda e: (e.line, e.kind.value))
+
+    def _group_parts_keeping_cancellation(self, block: nodes.Block) -> set[nodes.SymbolNode]:
+        """``sub = group.subgroup(T)`` / ``match, rest = group.split(T)`` on the caught group.
+
+        The part that keeps the cancellation is ``sub``/``match`` when ``T`` names a
+        cancellation, else ``rest``: raising it propagates, and it being ``None`` proves the
+        group held no cancellation.
+        """
+        carriers: set[nodes.SymbolNode] = set()
+        for node in walk.descendants(block):
+            if not isinstance(node, nodes.AssignmentStmt) or len(node.lvalues) != 1:
+                continue
+            call = node.rvalue
+            if not (
+                isinstance(call, nodes.CallExpr)
+                and len(call.args) == 1
+                and isinstance(call.callee, nodes.MemberExpr)
+                and call.callee.name in ("subgroup", "split")
+                and isinstance(call.callee.expr, nodes.NameExpr)
+                and self._bound is not None
+                and call.callee.expr.node is self._bound
+            ):
+                continue
+            classes = predicates.classes_named_by(call.args[0], self._resolver)
+            names_cancellation = any(predicates.cancellation_libraries(c) for c in classes)
+            target = node.lvalues[0]
+            if call.callee.name == "split" and isinstance(target, nodes.TupleExpr) and len(target.items) == 2:
+                target = target.items[0 if names_cancellation else 1]
+            elif call.callee.name == "split" or not names_cancellation:
+                continue
+            if isinstance(target, nodes.NameExpr) and target.node is not None:
+                carriers.add(target.node)
+        return carriers
 
     # -- statements ---------------------------------------------------------------------------
 
@@ -154,7 +197,9 @@ class ReraiseFlow:
                 return [Escape(EscapeKind.RAISES_OTHER, stmt.line, stmt.column, self._inner_handlers[-1])]
             return []
         expr = stmt.expr
-        if isinstance(expr, nodes.NameExpr) and self._bound is not None and expr.node is self._bound:
+        if isinstance(expr, nodes.NameExpr) and expr.node is not None and (
+            expr.node is self._bound or expr.node in self._carriers
+        ):
             return []
         raised = self._resolver.type_of(expr)
         if predicates.is_cancellation_instance(raised):
@@ -272,6 +317,10 @@ class ReraiseFlow:
             return all(self._excludes_cancellation(side, truth) for side in sides)
         if is_cancel_counter(condition):
             return not truth  # a zero count: the current task is not being cancelled
+        if isinstance(condition, nodes.NameExpr) and condition.node in self._carriers:
+            return not truth  # no part of the group kept a cancellation
+        if isinstance(condition, nodes.ComparisonExpr) and self._is_carrier_none_check(condition):
+            return (condition.operators == ["is"]) == truth
         if isinstance(condition, nodes.ComparisonExpr):
             return _count_comparison_excludes(condition, truth)
         if isinstance(condition, nodes.CallExpr):
@@ -291,9 +340,20 @@ class ReraiseFlow:
         classes = predicates.classes_named_by(call.args[1], self._resolver)
         found = [predicates.cancellation_libraries(c) for c in classes]
         if truth:
-            return all(f is None for f in found)
+            return all(f is None or not (f[0] & self._kinds) for f in found)
         taken = frozenset().union(*(f[0] for f in found if f is not None and f[1]))
-        return self._libraries_in_play <= taken
+        return self._kinds <= taken
+
+    def _is_carrier_none_check(self, condition: nodes.ComparisonExpr) -> bool:
+        """``part is None`` / ``part is not None`` on a group part that keeps the cancellation."""
+        left, right = condition.operands[0], condition.operands[-1]
+        return (
+            condition.operators in (["is"], ["is not"])
+            and isinstance(left, nodes.NameExpr)
+            and left.node in self._carriers
+            and isinstance(right, nodes.NameExpr)
+            and right.fullname == "builtins.None"
+        )
 
 
 def _count_comparison_excludes(condition: nodes.ComparisonExpr, truth: bool) -> bool:

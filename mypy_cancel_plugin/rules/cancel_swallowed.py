@@ -41,11 +41,12 @@ def _check_handlers(stmt: nodes.TryStmt, function: FunctionScope, module: Module
             type_expr, function.resolver, module.libraries_in_play, star=stmt.is_star
         )
         reachable = [c for c in caught if c.libraries - taken]
+        kinds = frozenset().union(*(c.libraries for c in reachable)) - taken
         taken = taken.union(*(c.libraries for c in caught if c.takes_all))
         if not reachable:
             continue
         bound_var = bound.node if bound is not None and isinstance(bound.node, nodes.Var) else None
-        escapes = ReraiseFlow(function, module, bound_var).escapes(handler)
+        escapes = ReraiseFlow(function, module, bound_var, kinds).escapes(handler)
         if not escapes:
             continue
         line, column = _except_position(stmt, index, module)
