@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from mypy import nodes
 from mypy.plugin import FunctionContext, MethodContext
-from mypy.types import AnyType, CallableType, ProperType, Type, get_proper_type
+from mypy.types import AnyType, CallableType, Instance, ProperType, Type, get_proper_type
 
 from mypy_cancel_plugin import predicates
 from mypy_cancel_plugin.call_facts import CallFacts
@@ -98,7 +98,10 @@ def _function_spawn(callee: str | None, first_arg: ProperType | None, *, known_c
 
 
 def _is_awaitable_not_future(typ: ProperType | None) -> bool:
-    return predicates.is_instance_of(typ, ("typing.Awaitable",)) is not None
+    """Coroutines and other awaitables (``__await__``, nominal or not): ensure_future wraps them in a task."""
+    if predicates.is_instance_of(typ, ("typing.Awaitable",)) is not None:
+        return True
+    return isinstance(typ, Instance) and typ.type.get("__await__") is not None
 
 
 def _callee_fullname(call: nodes.Context) -> str | None:
