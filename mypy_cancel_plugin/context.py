@@ -85,9 +85,9 @@ class FunctionScope:
         self.defn = function.defn if function else None
         self.decorators = function.decorators if function else ()
         self.qualified_names = (function.defn.fullname, *function.enclosing) if function else (tree.fullname,)
-        self.resolver = Resolver(self.defn)
         body = function.defn.body if function else walk.module_top_level(tree)
         self.nodes = list(walk.scope_nodes(body))
+        self.resolver = Resolver(self.defn, self.nodes if function else ())
 
     @cached_property
     def raised_names(self) -> frozenset[nodes.SymbolNode]:
@@ -103,13 +103,15 @@ class FunctionScope:
         return self.defn is not None and (self.defn.is_generator or self.defn.is_async_generator)
 
     @cached_property
+    def decorator_names(self) -> frozenset[str]:
+        """Fully qualified names of the decorators (``@fixture(scope=...)`` counts as ``fixture``)."""
+        callees = (d.callee if isinstance(d, nodes.CallExpr) else d for d in self.decorators)
+        return frozenset(d.fullname for d in callees if isinstance(d, nodes.RefExpr))
+
+    @cached_property
     def is_async_context_manager(self) -> bool:
         """An ``@asynccontextmanager`` generator: its ``yield`` receives the managed block's exceptions."""
-        return (
-            self.defn is not None
-            and self.defn.is_coroutine
-            and any(isinstance(d, nodes.RefExpr) and d.fullname == ASYNC_CONTEXT_MANAGER for d in self.decorators)
-        )
+        return self.defn is not None and self.defn.is_coroutine and ASYNC_CONTEXT_MANAGER in self.decorator_names
 
     def has_await_point(self, *roots: nodes.Node | None) -> bool:
         """Whether the current task's cancellation can be delivered inside any of ``roots``."""

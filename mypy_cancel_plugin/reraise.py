@@ -346,14 +346,8 @@ class ReraiseFlow:
 
     def _is_carrier_none_check(self, condition: nodes.ComparisonExpr) -> bool:
         """``part is None`` / ``part is not None`` on a group part that keeps the cancellation."""
-        left, right = condition.operands[0], condition.operands[-1]
-        return (
-            condition.operators in (["is"], ["is not"])
-            and isinstance(left, nodes.NameExpr)
-            and left.node in self._carriers
-            and isinstance(right, nodes.NameExpr)
-            and right.fullname == "builtins.None"
-        )
+        subject = _none_check_subject(condition)
+        return isinstance(subject, nodes.NameExpr) and subject.node in self._carriers
 
 
 def _count_comparison_excludes(condition: nodes.ComparisonExpr, truth: bool) -> bool:
@@ -371,13 +365,20 @@ def _count_comparison_excludes(condition: nodes.ComparisonExpr, truth: bool) -> 
     return counts_giving_truth == [0]
 
 
-def _is_not_none_check(expr: nodes.Expression) -> bool:
-    return (
+def _none_check_subject(expr: nodes.Expression) -> nodes.Expression | None:
+    """``x`` of ``x is None`` / ``x is not None``."""
+    if (
         isinstance(expr, nodes.ComparisonExpr)
-        and expr.operators == ["is not"]
+        and expr.operators in (["is"], ["is not"])
         and isinstance(expr.operands[1], nodes.NameExpr)
         and expr.operands[1].fullname == "builtins.None"
-    )
+    ):
+        return expr.operands[0]
+    return None
+
+
+def _is_not_none_check(expr: nodes.Expression) -> bool:
+    return isinstance(expr, nodes.ComparisonExpr) and expr.operators == ["is not"] and bool(_none_check_subject(expr))
 
 
 def _is_true_literal(expr: nodes.Expression) -> bool:
@@ -407,10 +408,6 @@ def _describe_raised(expr: nodes.Expression, raised: ProperType | None) -> str:
 
 
 def _source_name(expr: nodes.Expression) -> str:
-    if isinstance(expr, nodes.NameExpr):
-        return expr.name
-    if isinstance(expr, nodes.MemberExpr):
-        return f"{_source_name(expr.expr)}.{expr.name}"
     if isinstance(expr, nodes.TupleExpr):
         return "(" + ", ".join(_source_name(item) for item in expr.items) + ")"
-    return "an exception"
+    return walk.dotted_name(expr) or "an exception"

@@ -9,6 +9,8 @@ assigned to it.  ``None`` means "unknown": the rules stay silent rather than gue
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from mypy import nodes
 from mypy.types import (
     AnyType,
@@ -24,8 +26,6 @@ from mypy.types import (
     UnionType,
     get_proper_type,
 )
-
-from mypy_cancel_plugin import walk
 
 _MAX_DEPTH = 8
 
@@ -117,8 +117,9 @@ def awaited_type(awaitable: ProperType | None) -> ProperType | None:
 class Resolver:
     """Static types of expressions inside one function (or a module's top level)."""
 
-    def __init__(self, function: nodes.FuncDef | None) -> None:
+    def __init__(self, function: nodes.FuncDef | None, scope_nodes: Sequence[nodes.Node]) -> None:
         self._function = function
+        self._scope_nodes = scope_nodes  # the function's own nodes, as the caller walked them
         self._assignments: dict[nodes.Var, nodes.Expression] | None = None
 
     def type_of(self, expr: nodes.Expression, depth: int = 0) -> ProperType | None:
@@ -176,10 +177,9 @@ class Resolver:
     def _local_assignments(self) -> dict[nodes.Var, nodes.Expression]:
         if self._assignments is None:
             self._assignments = {}
-            if self._function is not None:
-                for node in walk.scope_nodes(self._function.body):
-                    if isinstance(node, nodes.AssignmentStmt):
-                        for lvalue in node.lvalues:
-                            if isinstance(lvalue, nodes.NameExpr) and isinstance(lvalue.node, nodes.Var):
-                                self._assignments[lvalue.node] = node.rvalue
+            for node in self._scope_nodes:
+                if isinstance(node, nodes.AssignmentStmt):
+                    for lvalue in node.lvalues:
+                        if isinstance(lvalue, nodes.NameExpr) and isinstance(lvalue.node, nodes.Var):
+                            self._assignments[lvalue.node] = node.rvalue
         return self._assignments

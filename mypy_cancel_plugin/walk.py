@@ -173,6 +173,16 @@ def functions(tree: nodes.MypyFile) -> Iterator[Function]:
         stack.extend((child, enclosing, unannotated) for child in reversed(list(children(node))))
 
 
+def dotted_name(expr: nodes.Expression) -> str | None:
+    """``a.b.c`` for a name or attribute chain, as written; ``None`` for anything else."""
+    if isinstance(expr, nodes.NameExpr):
+        return expr.name
+    if isinstance(expr, nodes.MemberExpr):
+        base = dotted_name(expr.expr)
+        return f"{base}.{expr.name}" if base is not None else None
+    return None
+
+
 def is_await_point(node: nodes.Node) -> bool:
     """Where a coroutine can be suspended, and so where a cancellation can be delivered."""
     if isinstance(node, nodes.AwaitExpr):

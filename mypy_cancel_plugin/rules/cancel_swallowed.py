@@ -96,7 +96,7 @@ def _check_suppress(stmt: nodes.WithStmt, function: FunctionScope, module: Modul
 def _awaited_cancelled_task(stmt: nodes.TryStmt, function: FunctionScope) -> str | None:
     """``task.cancel(); try: await task``: the name of the task, when that is all the try awaits."""
     awaited = [node for node in walk.descendants(stmt.body) if isinstance(node, nodes.AwaitExpr)]
-    names = {_reference_name(node.expr) for node in awaited}
+    names = {walk.dotted_name(node.expr) for node in awaited}
     if len(names) != 1 or None in names:
         return None
     (name,) = names
@@ -106,18 +106,9 @@ def _awaited_cancelled_task(stmt: nodes.TryStmt, function: FunctionScope) -> str
             and node.line < stmt.line
             and isinstance(node.callee, nodes.MemberExpr)
             and node.callee.name == "cancel"
-            and _reference_name(node.callee.expr) == name
+            and walk.dotted_name(node.callee.expr) == name
         ):
             return name
-    return None
-
-
-def _reference_name(expr: nodes.Expression) -> str | None:
-    if isinstance(expr, nodes.NameExpr):
-        return expr.name
-    if isinstance(expr, nodes.MemberExpr):
-        base = _reference_name(expr.expr)
-        return f"{base}.{expr.name}" if base is not None else None
     return None
 
 

@@ -29,7 +29,7 @@ YIELDS = (nodes.YieldExpr, nodes.YieldFromExpr)
 def check(function: FunctionScope, module: ModuleContext) -> None:
     if not function.is_generator:
         return
-    if any(_decorator_name(d) in CONTEXT_MANAGER_DECORATORS for d in function.decorators):
+    if function.decorator_names & CONTEXT_MANAGER_DECORATORS:
         return
     reported: set[int] = set()
     for node in function.nodes:
@@ -57,8 +57,3 @@ def _opened_scope(stmt: nodes.WithStmt, function: FunctionScope) -> str | None:
             return found
     return None
 
-
-def _decorator_name(decorator: nodes.Expression) -> str | None:
-    if isinstance(decorator, nodes.CallExpr):  # @pytest.fixture(scope="module")
-        decorator = decorator.callee
-    return decorator.fullname if isinstance(decorator, nodes.RefExpr) else None
