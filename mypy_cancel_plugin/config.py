@@ -12,6 +12,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from mypy.errorcodes import ErrorCode
+
+from mypy_cancel_plugin.errorcodes import ALL_CODES
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # mypy itself depends on tomli before 3.11
@@ -19,6 +23,7 @@ else:  # mypy itself depends on tomli before 3.11
 
 SECTION = "mypy_cancel_plugin"
 LIBRARY_CHOICES = ("auto", "asyncio", "trio", "anyio")
+PLUGIN_CODES = tuple(code.code for code in ALL_CODES)
 
 
 class ConfigError(Exception):
@@ -33,6 +38,10 @@ class Settings:
     unstructured_task_allow: tuple[str, ...] = ()
     # Analyse functions without annotations too (mypy itself skips their bodies by default).
     check_unannotated: bool = True
+    # The plugin's own switch for its codes: works where mypy's options cannot name them (the
+    # daemon, mypy < 1.19).  Disabling a code covers its sub-codes unless one is enabled.
+    disable_error_code: tuple[str, ...] = ()
+    enable_error_code: tuple[str, ...] = ()
 
     def report_data(self) -> dict[str, Any]:
         return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
@@ -42,6 +51,15 @@ class Settings:
             return detected
         assumed = {"asyncio", "trio"} if "anyio" in self.libraries else set()
         return frozenset(assumed | (set(self.libraries) - {"anyio"}))
+
+    def reports(self, code: ErrorCode) -> bool:
+        """Whether findings of ``code`` are reported, by ``disable_error_code``/``enable_error_code``."""
+        for switched in (code.code, code.sub_code_of.code if code.sub_code_of else None):
+            if switched in self.enable_error_code:
+                return True
+            if switched in self.disable_error_code:
+                return False
+        return True
 
     def allows_unstructured_tasks_in(self, names: tuple[str, ...]) -> bool:
         return any(
@@ -83,6 +101,12 @@ def _settings(raw: Mapping[str, Any], where: str, *, from_ini: bool) -> Settings
     for library in values.get("libraries", ()):
         if library not in LIBRARY_CHOICES:
             raise ConfigError(f"{where}: 'libraries' takes {', '.join(LIBRARY_CHOICES)}; got {library!r}")
+    for key in ("disable_error_code", "enable_error_code"):
+        unknown = sorted(set(values.get(key, ())) - set(PLUGIN_CODES))
+        if unknown:
+            raise ConfigError(
+                f"{where}: {key!r} takes this plugin's codes ({', '.join(PLUGIN_CODES)}); got {', '.join(unknown)}"
+            )
     return Settings(**values)
 
 

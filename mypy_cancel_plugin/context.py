@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import tokenize
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from mypy import nodes
 from mypy.errorcodes import ErrorCode
+from mypy.types import Type
 
 from mypy_cancel_plugin import predicates, walk
-from mypy_cancel_plugin.call_facts import CallFacts
 from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.static_types import Resolver
 
@@ -25,6 +25,8 @@ class Diagnostic:
     end_column: int
     message: str
     code: ErrorCode = field(compare=False)
+    # The classes and functions the finding is in, outermost first (mypy's error scope).
+    enclosing: tuple[nodes.FuncDef | nodes.TypeInfo, ...] = field(default=(), compare=False)
 
 
 @dataclass
@@ -33,8 +35,13 @@ class ModuleContext:
 
     tree: nodes.MypyFile
     settings: Settings
-    call_facts: CallFacts
+    # The checker's expression types for this module (``static_types`` falls back to declarations).
+    checked_types: Mapping[nodes.Expression, Type]
+    # Lines with a ``# type: ignore`` comment: where a finding on a bare ``except:`` must land.
+    ignore_comment_lines: Collection[int]
     functions: list[walk.Function]
+    # mypy's scope of the function the rules are checking now (``report`` files findings under it).
+    enclosing: tuple[nodes.FuncDef | nodes.TypeInfo, ...] = ()
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # Memo for the re-raise analysis: helper function id -> whether every path through it raises.
     helpers_that_always_raise: dict[int, bool] = field(default_factory=dict)
@@ -48,25 +55,16 @@ class ModuleContext:
         return id(defn) in self._functions_by_id
 
     def scope_of(self, defn: nodes.FuncDef) -> FunctionScope:
-        return FunctionScope(self._functions_by_id[id(defn)], self.tree)
+        return FunctionScope(self._functions_by_id[id(defn)], self)
 
     @cached_property
     def libraries_in_play(self) -> frozenset[str]:
         detected = predicates.libraries_in_play(self.tree)
         return predicates.with_grouped_cancellation(self.settings.libraries_in_play(detected))
 
-    @cached_property
-    def source_lines(self) -> list[str]:
-        """The module's text, for the few positions the mypy tree does not keep (bare ``except:``)."""
-        try:
-            with tokenize.open(self.tree.path) as source:
-                return source.read().splitlines()
-        except (OSError, SyntaxError, UnicodeDecodeError):
-            return []
-
     def report(self, node: nodes.Context, message: str, code: ErrorCode, *, line: int | None = None,
                column: int | None = None) -> None:
-        """Record a finding at ``node`` (or at an explicit position on one line)."""
+        """Record a finding at ``node`` (or at an explicit position on one line) in the scope being checked."""
         if line is None:
             line, column = node.line, node.column
             end_line, end_column = node.end_line or line, node.end_column
@@ -75,19 +73,21 @@ class ModuleContext:
         column = max(column or 0, 0)
         if end_column is None or (end_line == line and end_column <= column):
             end_line, end_column = line, column + 1
-        self.diagnostics.append(Diagnostic(line, column, end_line, end_column, message, code))
+        self.diagnostics.append(Diagnostic(line, column, end_line, end_column, message, code, self.enclosing))
 
 
 class FunctionScope:
     """One ``def`` of the module (or the module's top level), with what every rule asks computed once."""
 
-    def __init__(self, function: walk.Function | None, tree: nodes.MypyFile) -> None:
+    def __init__(self, function: walk.Function | None, module: ModuleContext) -> None:
         self.defn = function.defn if function else None
         self.decorators = function.decorators if function else ()
-        self.qualified_names = (function.defn.fullname, *function.enclosing) if function else (tree.fullname,)
-        body = function.defn.body if function else walk.module_top_level(tree)
+        self.qualified_names = function.qualified_names if function else (module.tree.fullname,)
+        # mypy's scope for findings here: the enclosing classes and functions, then this one.
+        self.enclosing = (*function.enclosing, function.defn) if function else ()
+        body = function.defn.body if function else walk.module_top_level(module.tree)
         self.nodes = list(walk.scope_nodes(body))
-        self.resolver = Resolver(self.defn, self.nodes if function else ())
+        self.resolver = Resolver(self.defn, self.nodes if function else (), module.checked_types)
 
     @cached_property
     def raised_names(self) -> frozenset[nodes.SymbolNode]:

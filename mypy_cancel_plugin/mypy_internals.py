@@ -1,98 +1,238 @@
-"""The one place that touches mypy internals: finding the build's ``Errors`` and knowing when to use it.
+"""The one place that touches mypy internals; ``tests/test_mypy_contract.py`` pins each use.
 
-No plugin API hands ``Errors`` to ``get_additional_indirect_deps``, the once-per-module call
-the rules run from.  While plugins are constructed, ``load_plugins_from_config`` has just
-called ``errors.set_file(config_file, None, options)``, so the build's ``Errors`` is the one
-object of that class whose ``options`` *is* the options object the plugin receives.
-``tests/test_mypy_contract.py`` fails loudly if a mypy release changes any of this.
+mypy has no plugin call "a module was just type-checked, here are its types".  What every
+mypy from 1.13 on does: with ``options.export_types`` set, ``State.finish_passes()`` (after a
+module is checked) and the daemon's ``reprocess_nodes()`` (after it re-checks some targets of
+an unchanged module) hand the checker's expression type map to
+``manager.all_types.update(...)``.  Replacing ``manager.all_types`` with a ``dict`` subclass
+turns that line into the call the rules run from, on every version and in every mode, with
+mypy's own types and without copying them.
+
+Findings are reported through the build's ``Errors`` under a ``Scope`` positioned at the
+function they are in, so they carry mypy's fine-grained target (the daemon re-checks targets
+with errors after each update, and that re-check calls the rules again) and show under that
+function with ``--show-error-context``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
+from pathlib import Path
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from typing import Any, Protocol
 
-from mypy.errorcodes import UNUSED_IGNORE
-from mypy.errors import ErrorInfo, Errors
-from mypy.nodes import MypyFile
+from mypy import errorcodes
+from mypy.errors import Errors
+from mypy.nodes import Expression, FuncDef, MypyFile, TypeInfo
 from mypy.options import Options
+from mypy.scope import Scope
+from mypy.types import Type
+
+TypeMap = Mapping[Expression, Type]
 
 
-def find_build_errors(options: Options) -> Errors | None:
-    """While plugins are constructed: the ``Errors`` whose ``options`` is the plugin's ``options``."""
-    for referrer in gc.get_referrers(options):
-        if isinstance(referrer, Errors) and referrer.options is options:
+class Finding(Protocol):
+    """What ``report_findings`` needs of a finding (``context.Diagnostic`` has it)."""
+
+    @property
+    def line(self) -> int: ...
+    @property
+    def column(self) -> int: ...
+    @property
+    def end_line(self) -> int: ...
+    @property
+    def end_column(self) -> int: ...
+    @property
+    def message(self) -> str: ...
+    @property
+    def code(self) -> errorcodes.ErrorCode: ...
+    @property
+    def enclosing(self) -> tuple[FuncDef | TypeInfo, ...]: ...
+
+
+def find_build_manager(modules: dict[str, MypyFile]) -> Any | None:
+    """From ``Plugin.set_modules``: the ``BuildManager`` whose ``modules`` is this dict."""
+    for referrer in gc.get_referrers(modules):
+        if (
+            getattr(referrer, "modules", None) is modules
+            and isinstance(getattr(referrer, "errors", None), Errors)
+            and isinstance(getattr(referrer, "all_types", None), dict)
+        ):
             return referrer
     return None
 
 
-def find_manager_errors(modules: dict[str, MypyFile]) -> Errors | None:
-    """From ``set_modules``: the ``errors`` of the ``BuildManager`` that holds ``modules``."""
-    for referrer in gc.get_referrers(modules):
-        errors = getattr(referrer, "errors", None)
-        if isinstance(errors, Errors) and getattr(referrer, "modules", None) is modules:
-            return errors
-    return None
+class TypeMapTap(dict):  # type: ignore[type-arg]  # keys and values as in BuildManager.all_types
+    """Stands in for ``manager.all_types``: each module's type map is handed to ``receive``.
 
-
-def is_reporting_to(errors: Errors, tree: MypyFile) -> bool:
-    """Whether ``errors`` is set up for ``tree`` right now, so a report lands on that module.
-
-    Modules whose diagnostics mypy skips (``ignore_errors``, silenced third-party code) reach
-    the once-per-module call without ``errors.set_file()``: ``errors`` still points at another
-    module with a dead checker scope, and reporting there makes mypy crash.
-    """
-    return (
-        not tree.is_stub
-        and errors.target_module == tree.fullname
-        and errors.scope is None
-        and errors.file not in errors.ignored_files
-        and not errors.options.ignore_errors
-    )
-
-
-class FineGrainedReplay:
-    """dmypy only: make an update report what a full run reports.
-
-    On every update dmypy calls ``errors.reset()`` and re-checks the changed module in full
-    (our once-per-module call runs), but unchanged modules are re-checked target by target,
-    without that call, so their findings would vanish.  Findings are kept with no target:
-    dmypy then never clears them target by target, only on ``reset()``, after which the next
-    once-per-module call adds them back.  And in an update, mypy decides which ``type: ignore``
-    comments are unused *before* that call, so those notes are worked out again after it.
+    The map is forwarded into this dict only when the user asked mypy for it
+    (``export_types``, read by API callers as ``BuildResult.types``).
     """
 
-    def __init__(self, codes: frozenset[str]) -> None:
-        self._codes = codes
-        self._kept: dict[str, tuple[str, list[ErrorInfo]]] = {}
+    def __init__(self, receive: Callable[[TypeMap], None], *, keep: bool) -> None:
+        super().__init__()
+        self._receive = receive
+        self._keep = keep
 
-    def after_report(self, errors: Errors, tree: MypyFile, modules: dict[str, MypyFile]) -> None:
-        self._keep(errors, tree)
-        self._refresh_unused_ignore_notes(errors, errors.file)
-        self._restore_others(errors, tree, modules)
+    def update(self, type_map: TypeMap) -> None:  # type: ignore[override]
+        if self._keep:
+            dict.update(self, type_map)
+        self._receive(type_map)
 
-    def _keep(self, errors: Errors, tree: MypyFile) -> None:
-        """Record the findings just reported for ``tree`` (after mypy's ignore comments applied)."""
-        infos = [info for info in errors.error_info_map.get(errors.file, []) if self._is_ours(info)]
-        for info in infos:
-            info.target = None
-        self._kept[tree.fullname] = (errors.file, infos)
 
-    def _restore_others(self, errors: Errors, current: MypyFile, modules: dict[str, MypyFile]) -> None:
-        """Re-add kept findings of every other module that is still in the build."""
-        for module, (path, infos) in sorted(self._kept.items()):
-            if module == current.fullname or module not in modules or modules[module].path != path:
-                continue
-            if path in errors.flushed_files or any(map(self._is_ours, errors.error_info_map.get(path, []))):
-                continue
-            errors.error_info_map.setdefault(path, []).extend(infos)
+def tap_type_maps(manager: Any, options: Options, receive: Callable[[TypeMap], None]) -> None:
+    """Route every checked module's type map to ``receive`` (see the module docstring)."""
+    if not isinstance(manager.all_types, TypeMapTap):
+        manager.all_types = TypeMapTap(receive, keep=options.export_types)
+    options.export_types = True
 
-    def _is_ours(self, info: ErrorInfo) -> bool:
-        return info.code is not None and info.code.code in self._codes
 
-    @staticmethod
-    def _refresh_unused_ignore_notes(errors: Errors, path: str) -> None:
-        infos = errors.error_info_map.get(path, [])
-        stale = [info for info in infos if info.code == UNUSED_IGNORE]
-        if stale:
-            errors.error_info_map[path] = [info for info in infos if info.code != UNUSED_IGNORE]
-            errors.generate_unused_ignore_errors(path)
+def keep_type_export_on(options: Options) -> None:
+    """dmypy resets ``export_types`` after each run: turn it on again before the next checks."""
+    options.export_types = True
+
+
+def module_just_checked(manager: Any, type_map: TypeMap, seen: set[str] | None) -> MypyFile | None:
+    """The module whose type map mypy is handing over, if the plugin may report on it now.
+
+    ``errors`` names the module mypy is working on.  Modules whose diagnostics mypy skips
+    (``ignore_errors``, silenced third-party code) can reach the hand-off without
+    ``errors.set_file()``, still pointing at another module; reporting there would make mypy
+    crash.  ``seen`` (outside the daemon) holds modules already done in this build, so a stale
+    pointer can never run a module twice; the daemon re-checks modules on purpose.
+    """
+    errors: Errors = manager.errors
+    module = errors.target_module
+    tree: MypyFile | None = manager.modules.get(module) if module is not None else None
+    if module is None or tree is None or tree.is_stub or errors.file != tree.path:
+        return None
+    if errors.file in errors.ignored_files or errors.options.ignore_errors:
+        return None
+    if seen is not None:
+        if errors.scope is not None or module in seen:
+            return None
+        seen.add(module)
+    elif errors.scope is not None and _scope_module(errors.scope) is not None:
+        return None  # inside a checker pass, not after one
+    return tree
+
+
+def _scope_module(scope: Scope) -> str | None:
+    return scope.module
+
+
+def replace_findings(errors: Errors, path: str, codes: frozenset[str]) -> None:
+    """Drop this plugin's earlier findings in ``path``: the daemon re-runs a module's rules."""
+    infos = errors.error_info_map.get(path)
+    if infos:
+        errors.error_info_map[path] = [info for info in infos if not (info.code and info.code.code in codes)]
+
+
+def report_findings(errors: Errors, tree: MypyFile, options: Options, findings: Iterable[Finding]) -> None:
+    """Report ``findings`` in ``tree`` as mypy reports its own errors, each under its function's scope."""
+    saved = (errors.file, errors.target_module, errors.options, errors.scope)
+    path = errors.file
+    try:
+        for found in findings:
+            scope = Scope()
+            with _entered(scope, tree.fullname, found.enclosing):
+                errors.set_file(path, tree.fullname, options, scope=scope)
+                errors.report(
+                    found.line,
+                    found.column,
+                    found.message,
+                    code=found.code,
+                    end_line=found.end_line,
+                    end_column=found.end_column,
+                )
+    finally:
+        file, module, saved_options, saved_scope = saved
+        errors.set_file(file, module, saved_options, scope=saved_scope)
+
+
+@contextlib.contextmanager
+def _entered(scope: Scope, module: str, enclosing: tuple[FuncDef | TypeInfo, ...]) -> Iterator[None]:
+    with scope.module_scope(module), contextlib.ExitStack() as stack:
+        for node in enclosing:
+            if isinstance(node, TypeInfo):
+                scope.enter_class(node)
+                stack.callback(scope.leave_class)
+            else:
+                stack.enter_context(scope.function_scope(node))
+        yield
+
+
+def refresh_ignore_notes(errors: Errors, path: str, options: Options) -> None:
+    """dmypy decides which ``type: ignore`` comments are unused (or lack a code) before the
+    rules run on a changed module; work those notes out again now that the findings are in."""
+    stale = (errorcodes.UNUSED_IGNORE, errorcodes.IGNORE_WITHOUT_CODE)
+    infos = errors.error_info_map.get(path, [])
+    if not any(info.code in stale for info in infos):
+        return  # not worked out yet (a full build does it after the rules): nothing is stale
+    errors.error_info_map[path] = [info for info in infos if info.code not in stale]
+    warn_unused = (
+        options.warn_unused_ignores or errorcodes.UNUSED_IGNORE in options.enabled_error_codes
+    ) and errorcodes.UNUSED_IGNORE not in options.disabled_error_codes
+    if warn_unused:
+        errors.generate_unused_ignore_errors(path)
+    if errors.is_error_code_enabled(errorcodes.IGNORE_WITHOUT_CODE):
+        errors.generate_ignore_without_code_errors(path, options.warn_unused_ignores)
+
+
+def ignore_comment_lines(errors: Errors, path: str) -> Collection[int]:
+    """Lines of ``path`` that carry a ``# type: ignore`` comment, as mypy parsed them."""
+    return errors.ignored_lines.get(path, {}).keys()
+
+
+def request_daemon_restart(manager: Any, reason: str) -> None:
+    """Make dmypy's next plugin check differ from its start, so it restarts with fresh settings.
+
+    dmypy compares ``manager.plugins_snapshot`` with a snapshot taken just after it builds a
+    new plugin in each ``dmypy run``; a plugin setting is not part of that snapshot.
+    """
+    manager.plugins_snapshot[f"mypy_cancel_plugin ({reason})"] = reason
+
+
+def contract_problems() -> list[str]:
+    """What this mypy lacks of the internals above (empty when all is there).
+
+    Checked on a mypy newer than the tested range before the plugin runs on it.  The hand-off
+    line is looked for in mypy's own source, which compiled wheels ship next to the binaries.
+    """
+    import mypy.build
+    import mypy.server.update
+    from mypy.plugin import Plugin
+
+    problems = []
+    hand_offs = {
+        mypy.build: "manager.all_types.update(self.type_map())",
+        mypy.server.update: "manager.all_types.update(graph[module_id].type_map())",
+    }
+    for module, line in hand_offs.items():
+        source = _source_text(module)
+        if source is not None and line not in source:
+            problems.append(f"{module.__name__} no longer hands type maps to all_types")
+    needed = {
+        Errors: ("set_file", "report", "generate_unused_ignore_errors", "generate_ignore_without_code_errors",
+                 "is_error_code_enabled"),
+        Scope: ("module_scope", "function_scope", "enter_class", "leave_class"),
+        Plugin: ("set_modules", "get_additional_deps", "report_config_data"),
+    }
+    for cls, names in needed.items():
+        problems += [f"{cls.__name__}.{name} is gone" for name in names if not hasattr(cls, name)]
+    instance_attributes = {Errors(Options()): ("error_info_map", "ignored_lines", "ignored_files", "target_module",
+                                               "file", "scope", "options"),
+                           Options(): ("export_types", "fine_grained_incremental", "warn_unused_ignores")}
+    for instance, names in instance_attributes.items():
+        problems += [f"{type(instance).__name__}.{name} is gone" for name in names if not hasattr(instance, name)]
+    return problems
+
+
+def _source_text(module: Any) -> str | None:
+    """A module's Python source, also for a compiled module (its ``.py`` lies beside the binary)."""
+    source = Path(module.__file__).with_name(module.__name__.rpartition(".")[2] + ".py")
+    try:
+        return source.read_text(encoding="utf-8")
+    except OSError:
+        return None

@@ -2,86 +2,92 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import sys
+from typing import Any, NoReturn
 
-from mypy.errors import Errors
 from mypy.nodes import MypyFile
 from mypy.options import Options
-from mypy.plugin import FunctionContext, MethodContext, Plugin, ReportConfigContext
-from mypy.types import Type
+from mypy.plugin import Plugin, ReportConfigContext
 
 from mypy_cancel_plugin import config, mypy_internals
-from mypy_cancel_plugin.call_facts import CallFacts
 from mypy_cancel_plugin.errorcodes import ALL_CODES
-from mypy_cancel_plugin.rules import check_module, unstructured_task
+from mypy_cancel_plugin.rules import check_module
 from mypy_cancel_plugin.version import LOGIC_VERSION
+
+OUR_CODES = frozenset(code.code for code in ALL_CODES)
+
+
+def stop(message: str) -> NoReturn:
+    """End mypy with one line and status 2, as mypy ends on a setup error."""
+    print(f"mypy-cancel-plugin: {message}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 class CancelPlugin(Plugin):
-    """Runs the rules once per type-checked module and reports through mypy's own ``Errors``."""
+    """Runs the rules on each module mypy has just type-checked, with the checker's own types."""
+
+    # Under dmypy: the plugin of the running build.  dmypy builds a throwaway plugin on each
+    # ``dmypy run`` to see whether plugins changed; that one compares settings with this one.
+    daemon_build_plugin: CancelPlugin | None = None
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         try:
             self._settings = config.load(options.config_file)
         except config.ConfigError as problem:
-            raise SystemExit(f"mypy-cancel-plugin: {problem}") from None
-        self._call_facts = CallFacts()
-        self._spawn_hooks = unstructured_task.SpawnHooks(self._call_facts)
-        self._errors: Errors | None = None
-        self._modules: dict[str, MypyFile] = {}
-        self._replay: mypy_internals.FineGrainedReplay | None = None
-        if options.fine_grained_incremental:
-            self._replay = mypy_internals.FineGrainedReplay(frozenset(code.code for code in ALL_CODES))
-        else:
-            # Under dmypy every run builds a throwaway plugin inside a large heap: look later.
-            self._errors = mypy_internals.find_build_errors(options)
+            stop(str(problem))
+        self._manager: Any = None
+        self._daemon = options.fine_grained_incremental
+        # Modules already checked in this build; the daemon re-checks modules on purpose.
+        self._seen: set[str] | None = None if self._daemon else set()
+        live = CancelPlugin.daemon_build_plugin
+        if live is not None:
+            # This is dmypy's throwaway plugin of a new ``dmypy run`` (its options are not the
+            # daemon's), built before the daemon checks anything.
+            if live._settings != self._settings:
+                mypy_internals.request_daemon_restart(live._manager, "settings changed")
+            mypy_internals.keep_type_export_on(live.options)
 
     def set_modules(self, modules: dict[str, MypyFile]) -> None:
         super().set_modules(modules)
-        self._modules = modules
-        if self._errors is None:
-            self._errors = mypy_internals.find_manager_errors(modules)
-        if self._errors is None:
-            raise SystemExit("mypy-cancel-plugin: cannot find where this mypy reports errors; see README")
+        if self._manager is not None:
+            return  # the daemon hands the same modules again on updates
+        self._manager = mypy_internals.find_build_manager(modules)
+        if self._manager is None:
+            stop("cannot find the build this mypy is running; see README (supported mypy versions)")
+        mypy_internals.tap_type_maps(self._manager, self.options, self._module_checked)
+        if self._daemon:
+            CancelPlugin.daemon_build_plugin = self
 
-    def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
-        if unstructured_task.is_spawning_function(fullname):
-            return self._spawn_hooks.function_call
-        return None
+    def get_additional_deps(self, file: MypyFile) -> list[tuple[int, str, int]]:
+        if self._daemon:
+            # dmypy switches type export off after every run (``dmypy check``/``recheck`` build
+            # no throwaway plugin); a changed module is parsed before anything is checked.
+            mypy_internals.keep_type_export_on(self.options)
+        return []
 
-    def get_method_hook(self, fullname: str) -> Callable[[MethodContext], Type] | None:
-        if unstructured_task.is_loop_method(fullname, self._lookup_class_of(fullname)):
-            return self._spawn_hooks.method_call
-        return None
-
-    def _lookup_class_of(self, method_fullname: str) -> Any:
-        if not method_fullname.endswith("." + unstructured_task.LOOP_METHOD):
-            return None
-        return self.lookup_fully_qualified(method_fullname.rpartition(".")[0])
-
-    def get_additional_indirect_deps(self, file: MypyFile) -> set[str]:
-        errors = self._errors
-        if errors is not None and mypy_internals.is_reporting_to(errors, file):
-            findings = check_module(
-                file,
-                self._settings,
-                self._call_facts,
-                type_checked_only=not self._settings.check_unannotated,
-            )
-            for found in findings:
-                errors.report(
-                    found.line,
-                    found.column,
-                    found.message,
-                    code=found.code,
-                    end_line=found.end_line,
-                    end_column=found.end_column,
-                )
-            if self._replay is not None:
-                self._replay.after_report(errors, file, self._modules)
-        return set()
+    def _module_checked(self, type_map: mypy_internals.TypeMap) -> None:
+        """mypy finished (re-)checking a module: work out its findings afresh and report them."""
+        manager = self._manager
+        tree = mypy_internals.module_just_checked(manager, type_map, self._seen)
+        if tree is None:
+            return
+        errors = manager.errors
+        path = errors.file
+        options = errors.options
+        findings = check_module(
+            tree,
+            self._settings,
+            type_map,
+            mypy_internals.ignore_comment_lines(errors, path),
+            type_checked_only=not self._settings.check_unannotated,
+        )
+        if self._daemon:
+            mypy_internals.replace_findings(errors, path, OUR_CODES)
+        mypy_internals.report_findings(
+            errors, tree, options, [found for found in findings if self._settings.reports(found.code)]
+        )
+        mypy_internals.refresh_ignore_notes(errors, path, options)
 
     def report_config_data(self, ctx: ReportConfigContext) -> Any:
         # mypy notices changes to the entry module only: the logic version invalidates the cache.

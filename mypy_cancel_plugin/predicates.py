@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from mypy import nodes
 from mypy.types import (
-    CallableType,
+    FunctionLike,
     Instance,
     NoneType,
     ProperType,
@@ -77,7 +77,7 @@ def exception_classes(typ: ProperType | None) -> list[nodes.TypeInfo]:
         if isinstance(item, UnionType):
             return [c for member in item.items for c in exception_classes(TypeType(member))]
         return []
-    if isinstance(typ, CallableType) and typ.is_type_obj():
+    if isinstance(typ, FunctionLike) and typ.is_type_obj():
         return [typ.type_object()]
     if isinstance(typ, TupleType):
         return [c for item in typ.items for c in exception_classes(get_proper_type(item))]

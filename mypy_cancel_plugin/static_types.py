@@ -1,15 +1,16 @@
-"""The static type of an expression, read from what semantic analysis and checking declared.
+"""The static type of an expression: mypy's own where the checker has one, else from declarations.
 
-The once-per-module call that runs the rules does not get the checker's expression type
-map, so types are rebuilt here from declarations: classes, declared and inferred variable
-types, attribute and property types, and callees' return types.  Unannotated functions
-have no inferred local types; for those a local name is followed to the value last
+The checker's expression type map (handed over for each module, see ``mypy_internals``) is
+exact: narrowed, inferred, generic.  It is silent or says ``Any`` where mypy did not check
+(unannotated bodies without ``--check-untyped-defs``, code it skipped); there types are
+rebuilt from declarations: classes, declared and inferred variable types, attribute and
+property types, and callees' return types, and a local name is followed to the value last
 assigned to it.  ``None`` means "unknown": the rules stay silent rather than guess.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from mypy import nodes
 from mypy.types import (
@@ -21,6 +22,7 @@ from mypy.types import (
     Overloaded,
     ProperType,
     TupleType,
+    Type,
     TypeOfAny,
     TypeType,
     UnionType,
@@ -117,12 +119,23 @@ def awaited_type(awaitable: ProperType | None) -> ProperType | None:
 class Resolver:
     """Static types of expressions inside one function (or a module's top level)."""
 
-    def __init__(self, function: nodes.FuncDef | None, scope_nodes: Sequence[nodes.Node]) -> None:
+    def __init__(
+        self,
+        function: nodes.FuncDef | None,
+        scope_nodes: Sequence[nodes.Node],
+        checked_types: Mapping[nodes.Expression, Type],
+    ) -> None:
         self._function = function
         self._scope_nodes = scope_nodes  # the function's own nodes, as the caller walked them
+        self._checked_types = checked_types  # the checker's type map of the module
         self._assignments: dict[nodes.Var, nodes.Expression] | None = None
 
     def type_of(self, expr: nodes.Expression, depth: int = 0) -> ProperType | None:
+        checked = self._checked_types.get(expr)
+        if checked is not None:
+            proper = get_proper_type(checked)
+            if not isinstance(proper, AnyType):
+                return proper
         if depth > _MAX_DEPTH:
             return None
         depth += 1

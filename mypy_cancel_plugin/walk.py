@@ -75,7 +75,6 @@ CHILD_ATTRIBUTES: dict[type[nodes.Node], tuple[str, ...]] = {
     nodes.ConditionalExpr: ("cond", "if_expr", "else_expr"),
     nodes.SliceExpr: ("begin_index", "end_index", "stride"),
     nodes.TypeApplication: ("expr",),
-    nodes.TemplateStrExpr: ("items",),
     nodes.IntExpr: (),
     nodes.StrExpr: (),
     nodes.BytesExpr: (),
@@ -83,7 +82,6 @@ CHILD_ATTRIBUTES: dict[type[nodes.Node], tuple[str, ...]] = {
     nodes.ComplexExpr: (),
     nodes.EllipsisExpr: (),
     nodes.TempNode: (),
-    nodes.TypeFormExpr: (),
     # produced by semantic analysis in place of calls; never reached through CHILD_ATTRIBUTES
     nodes.TypeVarExpr: (),
     nodes.ParamSpecExpr: (),
@@ -95,6 +93,10 @@ CHILD_ATTRIBUTES: dict[type[nodes.Node], tuple[str, ...]] = {
     nodes.NewTypeExpr: (),
     nodes.PromoteExpr: (),
 }
+# Node classes that newer mypy releases added (absent from the oldest supported one).
+for _name, _attributes in (("TemplateStrExpr", ("items",)), ("TypeFormExpr", ())):
+    if hasattr(nodes, _name):
+        CHILD_ATTRIBUTES[getattr(nodes, _name)] = _attributes
 
 # Lambdas are not here: they cannot await or hold statements, and calls in them (callbacks
 # that spawn tasks) belong to the code that writes them.
@@ -147,15 +149,20 @@ class Function:
 
     defn: nodes.FuncDef
     decorators: tuple[nodes.Expression, ...]
-    # Fully qualified names of the enclosing classes and functions, innermost first.
-    enclosing: tuple[str, ...]
+    # The enclosing classes and functions, outermost first (mypy's scope for this function).
+    enclosing: tuple[nodes.FuncDef | nodes.TypeInfo, ...]
     # Unannotated, or nested in an unannotated function: mypy checks it only with check_untyped_defs.
     unannotated: bool
+
+    @property
+    def qualified_names(self) -> tuple[str, ...]:
+        """Its own fully qualified name, then those of what encloses it, innermost first."""
+        return (self.defn.fullname, *(node.fullname for node in reversed(self.enclosing)))
 
 
 def functions(tree: nodes.MypyFile) -> Iterator[Function]:
     """Every ``def`` in a module, however deeply nested in classes, functions or statements."""
-    Frame = tuple[nodes.Node, tuple[str, ...], bool]
+    Frame = tuple[nodes.Node, tuple[nodes.FuncDef | nodes.TypeInfo, ...], bool]
     stack: list[Frame] = [(node, (), False) for node in reversed(tree.defs)]
     while stack:
         node, enclosing, unannotated = stack.pop()
@@ -164,12 +171,12 @@ def functions(tree: nodes.MypyFile) -> Iterator[Function]:
             decorators = tuple(node.decorators) if isinstance(node, nodes.Decorator) else ()
             unannotated = unannotated or defn.is_dynamic()
             yield Function(defn, decorators, enclosing, unannotated)
-            inner = (defn.fullname, *enclosing)
+            inner = (*enclosing, defn)
             stack.extend((child, enclosing, unannotated) for child in reversed(decorators))
             stack.extend((child, inner, unannotated) for child in reversed(defn.body.body))
             continue
         if isinstance(node, nodes.ClassDef):
-            enclosing = (node.fullname, *enclosing)
+            enclosing = (*enclosing, node.info)
         stack.extend((child, enclosing, unannotated) for child in reversed(list(children(node))))
 
 

@@ -59,7 +59,7 @@ def test_allow_list_silences_unstructured_task_inside_named_class(tmp_path: Path
     "file_name, text, expected",
     [
         ("pyproject.toml", '[tool.mypy]\nplugins = ["mypy_cancel_plugin"]\n[tool.mypy_cancel_plugin]\nspeed = 3\n',
-         "pyproject.toml: [tool.mypy_cancel_plugin]: unknown key 'speed'; known keys: check_unannotated, libraries, unstructured_task_allow"),
+         "pyproject.toml: [tool.mypy_cancel_plugin]: unknown key 'speed'; known keys: check_unannotated, disable_error_code, enable_error_code, libraries, unstructured_task_allow"),
         ("pyproject.toml", '[tool.mypy]\nplugins = ["mypy_cancel_plugin"]\n[tool.mypy_cancel_plugin]\ncheck_unannotated = "yes"\n',
          "pyproject.toml: [tool.mypy_cancel_plugin]: 'check_unannotated' must be a boolean (true or false); got 'yes'"),
         ("mypy.ini", "[mypy]\nplugins = mypy_cancel_plugin\n[mypy_cancel_plugin]\nlibraries = asyncio, curio\n",

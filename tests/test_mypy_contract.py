@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import inspect
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from mypy import nodes
-from mypy.errors import Errors
 from mypy.plugin import Plugin
 
 import mypy_cancel_plugin
-from mypy_cancel_plugin import walk
+from mypy_cancel_plugin import mypy_internals, walk
 
 ABSTRACT_NODE_CLASSES = {
     nodes.Expression, nodes.Statement, nodes.RefExpr, nodes.Lvalue, nodes.ImportBase,
@@ -39,24 +41,51 @@ def test_walked_attributes_exist(cls: type) -> None:
         assert hasattr(cls, attribute), f"mypy.nodes.{cls.__name__} no longer has {attribute!r}"
 
 
-def test_errors_has_what_the_reporting_guard_reads() -> None:
-    for attribute in ("target_module", "scope", "file", "ignored_files", "options", "report"):
-        assert hasattr(Errors, attribute), f"mypy.errors.Errors no longer has {attribute!r}"
+def test_this_mypy_has_every_internal_the_plugin_uses() -> None:
+    """The type-map hand-off, Errors, Scope and Plugin calls of ``mypy_internals`` (per mypy version)."""
+    assert mypy_internals.contract_problems() == []
 
 
-def test_plugin_api_has_the_once_per_module_call() -> None:
-    assert hasattr(Plugin, "get_additional_indirect_deps")
+def test_the_contract_check_notices_a_missing_hand_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mypy_internals, "_source_text", lambda module: "nothing here")
+    problems = mypy_internals.contract_problems()
+    assert any("mypy.build" in problem for problem in problems)
+    assert any("mypy.server.update" in problem for problem in problems)
 
 
-@pytest.mark.parametrize("version", ["2.3.1", "1.13.0", "3.0.0", "unknown"])
-def test_unsupported_mypy_is_refused_with_one_line(version: str) -> None:
+def test_the_hand_off_reaches_the_plugin_on_this_mypy(tmp_path: Path) -> None:
+    """A real build: the tap receives the type map of the module just checked, with its types."""
+    (tmp_path / "mypy.ini").write_text("[mypy]\nplugins = mypy_cancel_plugin\n")
+    (tmp_path / "m.py").write_text(
+        "import asyncio\nasync def f(loop: asyncio.AbstractEventLoop) -> None:\n"
+        "    loop.create_task(asyncio.sleep(1))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", "mypy.ini", "--no-incremental", "m.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )
+    assert "[unstructured-task-discarded]" in result.stdout, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("version", ["1.12.1", "0.991", "unknown"])
+def test_too_old_a_mypy_is_refused_with_one_line_and_status_2(
+    version: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     with pytest.raises(SystemExit) as refused:
         mypy_cancel_plugin.plugin(version)
-    message = str(refused.value)
-    assert "\n" not in message
-    assert f"this is mypy {version}" in message and ">=2.4" in message
+    assert refused.value.code == 2
+    message = capsys.readouterr().err
+    assert message.count("\n") == 1 and f"this is mypy {version}" in message and ">=1.13" in message
 
 
-@pytest.mark.parametrize("version", ["2.4.0", "2.4.1", "2.4.2+dev.abc"])
-def test_supported_mypy_gets_the_plugin(version: str) -> None:
+def test_a_newer_mypy_that_changed_is_refused(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(mypy_internals, "contract_problems", lambda: ["Scope.enter_class is gone"])
+    with pytest.raises(SystemExit) as refused:
+        mypy_cancel_plugin.plugin("9.0.0")
+    assert refused.value.code == 2
+    assert "newer than tested, and it changed: Scope.enter_class is gone" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("version", ["1.13.0", "2.0.0", "2.4.1", "2.4.2+dev.abc", "3.0.0"])
+def test_supported_and_newer_unchanged_mypy_gets_the_plugin(version: str) -> None:
     assert issubclass(mypy_cancel_plugin.plugin(version), Plugin)

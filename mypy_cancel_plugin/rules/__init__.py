@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 
 from mypy import nodes
+from mypy.types import Type
 
 from mypy_cancel_plugin import walk
-from mypy_cancel_plugin.call_facts import CallFacts
 from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.context import Diagnostic, FunctionScope, ModuleContext
 from mypy_cancel_plugin.errorcodes import PLUGIN_FAILURE
@@ -27,24 +27,30 @@ FUNCTION_RULES: tuple[FunctionRule, ...] = (
 
 
 def check_module(
-    tree: nodes.MypyFile, settings: Settings, call_facts: CallFacts, *, type_checked_only: bool
+    tree: nodes.MypyFile,
+    settings: Settings,
+    checked_types: Mapping[nodes.Expression, Type],
+    ignore_comment_lines: Collection[int] = (),
+    *,
+    type_checked_only: bool,
 ) -> list[Diagnostic]:
-    """Every finding in ``tree``, sorted by position.
+    """Every finding in ``tree``, sorted by position (``checked_types``: the checker's type map).
 
     With ``type_checked_only``, functions mypy does not check (unannotated ones, unless
     ``check_untyped_defs``) are skipped.  A rule that fails on one function is reported there
     as a ``cancel-plugin`` error (with the reason) instead of taking mypy down: the rest of
     the module is still checked.
     """
-    module = ModuleContext(tree, settings, call_facts, list(walk.functions(tree)))
-    _run_rules(FunctionScope(None, tree), module, tree.fullname, 1)
+    module = ModuleContext(tree, settings, checked_types, ignore_comment_lines, list(walk.functions(tree)))
+    _run_rules(FunctionScope(None, module), module, tree.fullname, 1)
     for function in module.functions:
         if not (type_checked_only and function.unannotated):
-            _run_rules(FunctionScope(function, tree), module, function.defn.name, function.defn.line)
+            _run_rules(FunctionScope(function, module), module, function.defn.name, function.defn.line)
     return sorted(set(module.diagnostics))
 
 
 def _run_rules(scope: FunctionScope, module: ModuleContext, name: str, line: int) -> None:
+    module.enclosing = scope.enclosing
     for rule in FUNCTION_RULES:
         try:
             rule(scope, module)

@@ -119,12 +119,10 @@ def _except_position(stmt: nodes.TryStmt, index: int, module: ModuleContext) -> 
         return type_expr.line, stmt.column
     if bound is not None:
         return bound.line, stmt.column
-    # A bare ``except:`` has no node of its own: find the keyword between the previous block and this body.
+    # A bare ``except:`` has no node of its own: it stands between the previous block and this
+    # body.  A ``# type: ignore`` comment there marks its line; else it is the line after that block.
     previous = stmt.handlers[index - 1] if index else stmt.body
-    start = (previous.end_line or previous.line) if previous.body else stmt.line
+    after_previous = (previous.end_line or previous.line) + 1 if previous.body else stmt.line
     first_body_line = stmt.handlers[index].body[0].line
-    for line in range(first_body_line, start - 1, -1):
-        text = module.source_lines[line - 1] if 0 < line <= len(module.source_lines) else ""
-        if text.lstrip().startswith("except"):
-            return line, stmt.column
-    return first_body_line, stmt.column
+    marked = [line for line in module.ignore_comment_lines if after_previous <= line <= first_body_line]
+    return (min(marked) if marked else min(after_previous, first_body_line)), stmt.column

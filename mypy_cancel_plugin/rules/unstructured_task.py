@@ -3,19 +3,17 @@
 ``asyncio.create_task``, ``asyncio.ensure_future`` of a coroutine and ``create_task`` on an
 event loop start a task that nothing awaits or cancels when the caller fails or is
 cancelled.  ``tg.create_task`` on a ``TaskGroup`` (anyio's ``start_soon``, trio's nursery) is
-the structured form and is never hooked.  Receivers and arguments are judged by mypy's own
-types, seen by call hooks while the module is checked; calls in functions mypy does not
-check (unannotated ones) are judged from declared types.  ``Any`` is never guessed at.
+the structured form and is never reported.  Receivers and arguments are judged by mypy's own
+types (the checker's type map); in code mypy does not check (unannotated functions) by
+declared types.  ``Any`` is never guessed at.
 """
 
 from __future__ import annotations
 
 from mypy import nodes
-from mypy.plugin import FunctionContext, MethodContext
-from mypy.types import AnyType, CallableType, Instance, ProperType, Type, get_proper_type
+from mypy.types import CallableType, Instance, ProperType
 
 from mypy_cancel_plugin import predicates
-from mypy_cancel_plugin.call_facts import CallFacts
 from mypy_cancel_plugin.context import FunctionScope, ModuleContext
 from mypy_cancel_plugin.errorcodes import UNSTRUCTURED_TASK, UNSTRUCTURED_TASK_DISCARDED
 
@@ -23,45 +21,7 @@ CREATE_TASK = "asyncio.tasks.create_task"
 ENSURE_FUTURE = "asyncio.tasks.ensure_future"
 SPAWNING_FUNCTIONS = {CREATE_TASK: "asyncio.create_task()", ENSURE_FUTURE: "asyncio.ensure_future()"}
 LOOP_METHOD = "create_task"
-UNDECIDED = object()  # a hook saw the call but the types left the verdict to the per-module pass
 FIX = 'use "async with asyncio.TaskGroup() as tg: tg.create_task(...)"'
-
-
-def is_spawning_function(fullname: str) -> bool:
-    return fullname in SPAWNING_FUNCTIONS
-
-
-def is_loop_method(fullname: str, lookup: nodes.SymbolTableNode | None) -> bool:
-    """``<class>.create_task`` where the class is an event loop (``lookup`` finds the class)."""
-    return (
-        fullname.endswith("." + LOOP_METHOD)
-        and lookup is not None
-        and isinstance(lookup.node, nodes.TypeInfo)
-        and lookup.node.has_base(predicates.EVENT_LOOP)
-    )
-
-
-class SpawnHooks:
-    """Call hooks: record what a spawning call starts, as mypy's types show it."""
-
-    def __init__(self, facts: CallFacts) -> None:
-        self._facts = facts
-
-    def function_call(self, ctx: FunctionContext) -> Type:
-        callee = _callee_fullname(ctx.context)
-        first = get_proper_type(ctx.arg_types[0][0]) if ctx.arg_types and ctx.arg_types[0] else None
-        if callee == ENSURE_FUTURE and isinstance(first, AnyType):
-            # ``ensure_future(self._start())`` of an unannotated coroutine function: the
-            # per-module pass can still see that the callee is an ``async def``.
-            self._facts.record(ctx.context, UNDECIDED)
-        else:
-            self._facts.record(ctx.context, _function_spawn(callee, first, known_coroutine=False))
-        return ctx.default_return_type
-
-    def method_call(self, ctx: MethodContext) -> Type:
-        spawns = predicates.is_event_loop(get_proper_type(ctx.type))
-        self._facts.record(ctx.context, "loop.create_task()" if spawns else None)
-        return ctx.default_return_type
 
 
 def check(function: FunctionScope, module: ModuleContext) -> None:
@@ -71,9 +31,7 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
     for node in function.nodes:
         if not isinstance(node, nodes.CallExpr):
             continue
-        seen, spawned = module.call_facts.take(node)
-        if not seen or spawned is UNDECIDED:
-            spawned = _static_spawn(node, function)
+        spawned = _spawned_by(node, function)
         if not spawned:
             continue
         if id(node) in discarded:
@@ -110,8 +68,8 @@ def _callee_fullname(call: nodes.Context) -> str | None:
     return None
 
 
-def _static_spawn(call: nodes.CallExpr, function: FunctionScope) -> str | None:
-    """What a call spawns, judged from declared types (for code mypy's hooks did not see)."""
+def _spawned_by(call: nodes.CallExpr, function: FunctionScope) -> str | None:
+    """What a call spawns, judged by the types of its callee, receiver and argument."""
     resolver = function.resolver
     callee_type = resolver.type_of(call.callee)
     callee = _callee_fullname(call)
