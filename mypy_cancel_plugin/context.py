@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -37,8 +37,8 @@ class ModuleContext:
     settings: Settings
     # The checker's expression types for this module (``static_types`` falls back to declarations).
     checked_types: Mapping[nodes.Expression, Type]
-    # Lines with a ``# type: ignore`` comment: where a finding on a bare ``except:`` must land.
-    ignore_comment_lines: Collection[int]
+    # The text mypy checked, for the one position its tree does not keep (a bare ``except:``).
+    read_source: Callable[[], list[str]]
     functions: list[walk.Function]
     # mypy's scope of the function the rules are checking now (``report`` files findings under it).
     enclosing: tuple[nodes.FuncDef | nodes.TypeInfo, ...] = ()
@@ -56,6 +56,10 @@ class ModuleContext:
 
     def scope_of(self, defn: nodes.FuncDef) -> FunctionScope:
         return FunctionScope(self._functions_by_id[id(defn)], self)
+
+    @cached_property
+    def source_lines(self) -> list[str]:
+        return self.read_source()
 
     @cached_property
     def libraries_in_play(self) -> frozenset[str]:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import re
 from pathlib import Path
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 from mypy import errorcodes
@@ -28,8 +29,11 @@ from mypy.nodes import Expression, FuncDef, MypyFile, TypeInfo
 from mypy.options import Options
 from mypy.scope import Scope
 from mypy.types import Type
+from mypy.util import decode_python_encoding
 
 TypeMap = Mapping[Expression, Type]
+# Line ends for Python's tokenizer: not form feeds and the other ``str.splitlines`` separators.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 class Finding(Protocol):
@@ -180,9 +184,14 @@ def refresh_ignore_notes(errors: Errors, path: str, options: Options) -> None:
         errors.generate_ignore_without_code_errors(path, options.warn_unused_ignores)
 
 
-def ignore_comment_lines(errors: Errors, path: str) -> Collection[int]:
-    """Lines of ``path`` that carry a ``# type: ignore`` comment, as mypy parsed them."""
-    return errors.ignored_lines.get(path, {}).keys()
+def checked_source_lines(manager: Any, path: str) -> list[str]:
+    """The text mypy checked for ``path`` (an editor's unsaved buffer under ``--shadow-file``),
+    split into lines as Python's tokenizer splits them; empty where mypy read no file (``-c``)."""
+    try:
+        data = manager.fscache.read(manager.maybe_swap_for_shadow_path(path))
+    except OSError:
+        return []
+    return _LINE_BREAK.split(decode_python_encoding(data))
 
 
 def request_daemon_restart(manager: Any, reason: str) -> None:

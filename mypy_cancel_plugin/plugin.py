@@ -79,7 +79,7 @@ class CancelPlugin(Plugin):
             tree,
             self._settings,
             type_map,
-            mypy_internals.ignore_comment_lines(errors, path),
+            lambda: mypy_internals.checked_source_lines(manager, path),
             type_checked_only=not self._settings.check_unannotated,
         )
         if self._daemon:

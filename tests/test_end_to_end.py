@@ -140,3 +140,41 @@ def test_plugin_with_every_code_disabled_changes_nothing_in_mypy_output(project:
 def test_stub_files_are_skipped(project: Path) -> None:
     (project / "stubbed.pyi").write_text("async def f() -> None: ...\n")
     assert plugin_lines(run_mypy(project, "stubbed.pyi", "--no-incremental")) == []
+
+
+BARE_EXCEPT = "import asyncio\n\nasync def f() -> None:\n    try:\n        await asyncio.sleep(1)\n\n    except:\n        pass\n"
+
+
+def test_live_mode_positions_come_from_the_text_mypy_checks(project: Path) -> None:
+    """pylsp-mypy's live mode checks an unsaved buffer (``--shadow-file``): lines follow it."""
+    (project / "live.py").write_text("x = 1\n")
+    (project / "buffer.py").write_text("\n\n" + BARE_EXCEPT)
+    lines = plugin_lines(run_mypy(project, "live.py", "--no-incremental", "--shadow-file", "live.py", "buffer.py"))
+    assert [line.split(":")[1] for line in lines] == ["9"]
+
+
+def test_form_feeds_do_not_shift_positions(project: Path) -> None:
+    (project / "paged.py").write_text("\f\n" + BARE_EXCEPT.replace("\n\n    except", "\n\f\n    except"))
+    lines = plugin_lines(run_mypy(project, "paged.py", "--no-incremental"))
+    assert [line.split(":")[1] for line in lines] == ["8"]
+
+
+def test_a_program_passed_as_a_string_is_checked_without_reading_any_file(project: Path) -> None:
+    lines = plugin_lines(run_mypy(project, "--no-incremental", "-c", BARE_EXCEPT))
+    assert [line.split(":")[1] for line in lines] == ["6"]  # no file: the line after the try body
+
+
+def test_a_type_ignore_on_a_bare_except_line_silences_it_wherever_blank_lines_are(project: Path) -> None:
+    text = BARE_EXCEPT.replace("\n\n    except:", "\n\n\n    # cleanup\n    except:  # type: ignore[cancel-swallowed]")
+    (project / "ignored.py").write_text(text)
+    assert plugin_lines(run_mypy(project, "ignored.py", "--no-incremental", "--warn-unused-ignores")) == []
+
+
+def test_findings_show_under_their_function_with_error_context(project: Path) -> None:
+    (project / "nested.py").write_text(
+        "import asyncio\n\nclass Service:\n    async def stop(self) -> None:\n        try:\n"
+        "            await asyncio.sleep(1)\n        except asyncio.CancelledError:\n            pass\n"
+    )
+    lines = plugin_lines(run_mypy(project, "nested.py", "--no-incremental", "--show-error-context"))
+    assert lines[0] == 'nested.py: note: In member "stop" of class "Service":'
+    assert lines[1].startswith("nested.py:7:")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Mapping
 
 from mypy import nodes
 from mypy.types import Type
@@ -30,7 +30,7 @@ def check_module(
     tree: nodes.MypyFile,
     settings: Settings,
     checked_types: Mapping[nodes.Expression, Type],
-    ignore_comment_lines: Collection[int] = (),
+    read_source: Callable[[], list[str]] = list,
     *,
     type_checked_only: bool,
 ) -> list[Diagnostic]:
@@ -41,7 +41,7 @@ def check_module(
     as a ``cancel-plugin`` error (with the reason) instead of taking mypy down: the rest of
     the module is still checked.
     """
-    module = ModuleContext(tree, settings, checked_types, ignore_comment_lines, list(walk.functions(tree)))
+    module = ModuleContext(tree, settings, checked_types, read_source, list(walk.functions(tree)))
     _run_rules(FunctionScope(None, module), module, tree.fullname, 1)
     for function in module.functions:
         if not (type_checked_only and function.unannotated):

@@ -119,10 +119,13 @@ def _except_position(stmt: nodes.TryStmt, index: int, module: ModuleContext) -> 
         return type_expr.line, stmt.column
     if bound is not None:
         return bound.line, stmt.column
-    # A bare ``except:`` has no node of its own: it stands between the previous block and this
-    # body.  A ``# type: ignore`` comment there marks its line; else it is the line after that block.
+    # A bare ``except:`` has no node of its own: find the keyword between the previous block
+    # and this body in the text mypy checked (without it, the line after that block).
     previous = stmt.handlers[index - 1] if index else stmt.body
     after_previous = (previous.end_line or previous.line) + 1 if previous.body else stmt.line
     first_body_line = stmt.handlers[index].body[0].line
-    marked = [line for line in module.ignore_comment_lines if after_previous <= line <= first_body_line]
-    return (min(marked) if marked else min(after_previous, first_body_line)), stmt.column
+    lines = module.source_lines
+    for line in range(first_body_line, after_previous - 1, -1):
+        if 0 < line <= len(lines) and lines[line - 1].lstrip().startswith("except"):
+            return line, stmt.column
+    return min(after_previous, first_body_line), stmt.column
