@@ -8,6 +8,7 @@ from functools import cached_property
 
 from mypy import nodes
 from mypy.errorcodes import ErrorCode
+from mypy.options import Options
 from mypy.types import Type
 
 from mypy_cancel_plugin import predicates, walk
@@ -39,7 +40,10 @@ class ModuleContext:
     checked_types: Mapping[nodes.Expression, Type]
     # The text mypy checked, for the one position its tree does not keep (a bare ``except:``).
     read_source: Callable[[], list[str]]
-    functions: list[walk.Function]
+    # mypy's options for this module (target Python version and platform, check_untyped_defs).
+    options: Options
+    # What the module's single walk found: the top level first, then every function.
+    scopes: list[walk.ScopeNodes]
     # mypy's scope of the function the rules are checking now (``report`` files findings under it).
     enclosing: tuple[nodes.FuncDef | nodes.TypeInfo, ...] = ()
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -47,15 +51,15 @@ class ModuleContext:
     helpers_that_always_raise: dict[int, bool] = field(default_factory=dict)
 
     @cached_property
-    def _functions_by_id(self) -> dict[int, walk.Function]:
-        return {id(function.defn): function for function in self.functions}
+    def _scopes_by_function(self) -> dict[int, walk.ScopeNodes]:
+        return {id(scope.function.defn): scope for scope in self.scopes if scope.function is not None}
 
     def defines(self, defn: nodes.FuncDef) -> bool:
         """Whether ``defn`` is a function of this module (so its body is really here)."""
-        return id(defn) in self._functions_by_id
+        return id(defn) in self._scopes_by_function
 
     def scope_of(self, defn: nodes.FuncDef) -> FunctionScope:
-        return FunctionScope(self._functions_by_id[id(defn)], self)
+        return FunctionScope(self._scopes_by_function[id(defn)], self)
 
     @cached_property
     def source_lines(self) -> list[str]:
@@ -83,14 +87,15 @@ class ModuleContext:
 class FunctionScope:
     """One ``def`` of the module (or the module's top level), with what every rule asks computed once."""
 
-    def __init__(self, function: walk.Function | None, module: ModuleContext) -> None:
+    def __init__(self, walked: walk.ScopeNodes, module: ModuleContext) -> None:
+        function = walked.function
+        self.walked = walked
         self.defn = function.defn if function else None
         self.decorators = function.decorators if function else ()
         self.qualified_names = function.qualified_names if function else (module.tree.fullname,)
         # mypy's scope for findings here: the enclosing classes and functions, then this one.
         self.enclosing = (*function.enclosing, function.defn) if function else ()
-        body = function.defn.body if function else walk.module_top_level(module.tree)
-        self.nodes = list(walk.scope_nodes(body))
+        self.nodes = walked.in_order
         self.resolver = Resolver(self.defn, self.nodes if function else (), module.checked_types)
 
     @cached_property
@@ -117,14 +122,17 @@ class FunctionScope:
         """An ``@asynccontextmanager`` generator: its ``yield`` receives the managed block's exceptions."""
         return self.defn is not None and self.defn.is_coroutine and ASYNC_CONTEXT_MANAGER in self.decorator_names
 
-    def has_await_point(self, *roots: nodes.Node | None) -> bool:
-        """Whether the current task's cancellation can be delivered inside any of ``roots``."""
-        for root in roots:
-            if root is None:
+    def has_await_point(self, *blocks: nodes.Block | None) -> bool:
+        """Whether the current task's cancellation can be delivered inside any of ``blocks``.
+
+        In an ``@asynccontextmanager`` generator the managed block's cancellation arrives at
+        its ``yield``.  Answered from the positions the module's walk recorded.
+        """
+        for block in blocks:
+            if block is None:
                 continue
-            for node in (root, *walk.descendants(root)):
-                if walk.is_await_point(node):
-                    return True
-                if self.is_async_context_manager and isinstance(node, (nodes.YieldExpr, nodes.YieldFromExpr)):
-                    return True
+            if self.walked.encloses_any(block, self.walked.await_points):
+                return True
+            if self.is_async_context_manager and self.walked.encloses_any(block, self.walked.yields):
+                return True
         return False

@@ -76,11 +76,7 @@ class CancelPlugin(Plugin):
         path = errors.file
         options = errors.options
         findings = check_module(
-            tree,
-            self._settings,
-            type_map,
-            lambda: mypy_internals.checked_source_lines(manager, path),
-            type_checked_only=not self._settings.check_unannotated,
+            tree, self._settings, options, type_map, lambda: mypy_internals.checked_source_lines(manager, path)
         )
         if self._daemon:
             mypy_internals.replace_findings(errors, path, OUR_CODES)

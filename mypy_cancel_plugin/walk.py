@@ -8,8 +8,9 @@ fails when a mypy release adds a node class that is missing here.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mypy import nodes
 
@@ -103,44 +104,37 @@ for _name, _attributes in (("TemplateStrExpr", ("items",)), ("TypeFormExpr", ())
 NEW_SCOPES = (nodes.FuncDef, nodes.ClassDef)
 
 
-def _flatten(value: object) -> Iterator[nodes.Node]:
+def _collect(value: object, out: list[nodes.Node]) -> None:
+    """Append the nodes in ``value`` (a node, ``None``, or nested lists/tuples of them) to ``out``."""
     if isinstance(value, nodes.Node):
-        yield value
+        out.append(value)
     elif isinstance(value, (list, tuple)):
         for item in value:
-            yield from _flatten(item)
+            if isinstance(item, nodes.Node):
+                out.append(item)
+            elif isinstance(item, (list, tuple)):
+                _collect(item, out)
 
 
-def children(node: nodes.Node) -> Iterator[nodes.Node]:
+def children(node: nodes.Node) -> list[nodes.Node]:
     """Direct children of ``node``, in source order."""
+    out: list[nodes.Node] = []
     for attribute in CHILD_ATTRIBUTES.get(type(node), ()):
-        yield from _flatten(getattr(node, attribute, None))
+        _collect(getattr(node, attribute, None), out)
+    return out
 
 
 def descendants(node: nodes.Node) -> Iterator[nodes.Node]:
     """Every node below ``node`` that runs in the same scope (nested defs and classes excluded)."""
-    stack = list(children(node))
+    stack = children(node)
     stack.reverse()
     while stack:
         current = stack.pop()
         yield current
         if not isinstance(current, NEW_SCOPES):
-            grandchildren = list(children(current))
+            grandchildren = children(current)
             grandchildren.reverse()
             stack.extend(grandchildren)
-
-
-def scope_nodes(body: nodes.Block) -> Iterator[nodes.Node]:
-    """``body`` itself and every node below it in the same scope."""
-    yield body
-    yield from descendants(body)
-
-
-def module_top_level(tree: nodes.MypyFile) -> nodes.Block:
-    """The statements of a module outside its functions and classes, as one block."""
-    block = nodes.Block(list(tree.defs))
-    block.set_line(1)
-    return block
 
 
 @dataclass(frozen=True)
@@ -160,24 +154,118 @@ class Function:
         return (self.defn.fullname, *(node.fullname for node in reversed(self.enclosing)))
 
 
-def functions(tree: nodes.MypyFile) -> Iterator[Function]:
-    """Every ``def`` in a module, however deeply nested in classes, functions or statements."""
-    Frame = tuple[nodes.Node, tuple[nodes.FuncDef | nodes.TypeInfo, ...], bool]
-    stack: list[Frame] = [(node, (), False) for node in reversed(tree.defs)]
+@dataclass
+class ScopeNodes:
+    """The nodes that run in one scope (a function body, or the module's top level with its
+    class bodies), in source order, collected by the module's single walk."""
+
+    function: Function | None
+    in_order: list[nodes.Node] = field(default_factory=list)
+    # Block -> [first, end) of its nodes in ``in_order``: what runs inside it.
+    block_spans: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # Positions in ``in_order`` where the coroutine can be suspended, and of yields.
+    await_points: list[int] = field(default_factory=list)
+    yields: list[int] = field(default_factory=list)
+
+    def encloses_any(self, block: nodes.Block, positions: list[int]) -> bool | None:
+        """Whether one of ``positions`` lies inside ``block`` (``None``: not a block of this scope)."""
+        span = self.block_spans.get(id(block))
+        if span is None:
+            return None
+        first, end = span
+        at = bisect.bisect_left(positions, first)
+        return at < len(positions) and positions[at] < end
+
+
+_YIELDS = frozenset({nodes.YieldExpr, nodes.YieldFromExpr})
+_MAYBE_ASYNC = frozenset({nodes.WithStmt, nodes.ForStmt, nodes.GeneratorExpr, nodes.DictionaryComprehension})
+Chain = tuple[nodes.FuncDef | nodes.TypeInfo, ...]
+
+
+def module_scopes(tree: nodes.MypyFile) -> list[ScopeNodes]:
+    """One walk over the module: its top level first, then every ``def``, however nested.
+
+    Class bodies, decorators and default argument values run where they are written, so
+    they belong to the enclosing scope; a ``def`` body is a scope of its own.
+    """
+    top = ScopeNodes(None)
+    scopes = [top]
+    pending: list[ScopeNodes] = []  # functions met, walked after their enclosing scope
+    _walk_scope(top, list(tree.defs), (), False, pending)
+    while pending:
+        scope = pending.pop()
+        scopes.append(scope)
+        function = scope.function
+        assert function is not None
+        _walk_scope(scope, function.defn.body.body, (*function.enclosing, function.defn), function.unannotated, pending)
+    return scopes
+
+
+def _walk_scope(
+    scope: ScopeNodes, roots: list[nodes.Statement], chain: Chain, unannotated: bool, pending: list[ScopeNodes]
+) -> None:
+    """Collect the nodes of one scope in source order; queue the functions defined in it.
+
+    Hot: every node of every module passes here once, so dispatch is by exact type and the
+    stack holds nodes, or a tuple that closes a block's span or a class body.
+    """
+    order, spans, await_points, yields = scope.in_order, scope.block_spans, scope.await_points, scope.yields
+    attributes = CHILD_ATTRIBUTES
+    classes: list[nodes.TypeInfo] = []  # classes whose body is being walked, outermost first
+    decorators_of: dict[int, tuple[nodes.Expression, ...]] = {}
+    stack: list[object] = list(reversed(roots))
     while stack:
-        node, enclosing, unannotated = stack.pop()
-        if isinstance(node, (nodes.Decorator, nodes.FuncDef)):
-            defn = node.func if isinstance(node, nodes.Decorator) else node
-            decorators = tuple(node.decorators) if isinstance(node, nodes.Decorator) else ()
-            unannotated = unannotated or defn.is_dynamic()
-            yield Function(defn, decorators, enclosing, unannotated)
-            inner = (*enclosing, defn)
-            stack.extend((child, enclosing, unannotated) for child in reversed(decorators))
-            stack.extend((child, inner, unannotated) for child in reversed(defn.body.body))
+        node = stack.pop()
+        if type(node) is tuple:
+            closed = node[0]
+            if type(closed) is nodes.Block:
+                spans[id(closed)] = (spans[id(closed)][0], len(order))
+            else:
+                classes.pop()
             continue
-        if isinstance(node, nodes.ClassDef):
-            enclosing = (*enclosing, node.info)
-        stack.extend((child, enclosing, unannotated) for child in reversed(list(children(node))))
+        assert isinstance(node, nodes.Node)
+        position = len(order)
+        order.append(node)
+        kind = type(node)
+        if kind is nodes.AwaitExpr or (kind in _MAYBE_ASYNC and is_await_point(node)):
+            await_points.append(position)
+        elif kind in _YIELDS:
+            yields.append(position)
+        elif kind is nodes.FuncDef:
+            assert isinstance(node, nodes.FuncDef)
+            enclosing = (*chain, *classes)
+            function = Function(node, decorators_of.pop(id(node), ()), enclosing, unannotated or node.is_dynamic())
+            pending.append(ScopeNodes(function))
+            defaults = [argument.initializer for argument in node.arguments if argument.initializer is not None]
+            stack.extend(reversed(defaults))
+            continue
+        elif kind is nodes.Decorator:
+            assert isinstance(node, nodes.Decorator)
+            # The decorators run in this scope; the function they decorate gets its own.
+            decorators_of[id(node.func)] = tuple(node.decorators)
+            stack.append(node.func)
+            stack.extend(reversed(node.decorators))
+            continue
+        elif kind is nodes.ClassDef:
+            assert isinstance(node, nodes.ClassDef)
+            classes.append(node.info)
+            stack.append((node,))
+            stack.extend(reversed([*node.decorators, *node.base_type_exprs, *node.defs.body]))
+            continue
+        elif kind is nodes.Block:
+            spans[id(node)] = (position + 1, position + 1)
+            stack.append((node,))
+        below: list[nodes.Node] = []
+        for attribute in attributes.get(kind, ()):
+            value = getattr(node, attribute)
+            if value is None:
+                continue
+            if isinstance(value, nodes.Node):
+                below.append(value)
+            else:
+                _collect(value, below)
+        below.reverse()
+        stack.extend(below)
 
 
 def dotted_name(expr: nodes.Expression) -> str | None:

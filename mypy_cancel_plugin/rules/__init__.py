@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from mypy import nodes
+from mypy.options import Options
 from mypy.types import Type
 
 from mypy_cancel_plugin import walk
@@ -29,26 +30,26 @@ FUNCTION_RULES: tuple[FunctionRule, ...] = (
 def check_module(
     tree: nodes.MypyFile,
     settings: Settings,
+    options: Options,
     checked_types: Mapping[nodes.Expression, Type],
     read_source: Callable[[], list[str]] = list,
-    *,
-    type_checked_only: bool,
 ) -> list[Diagnostic]:
     """Every finding in ``tree``, sorted by position (``checked_types``: the checker's type map).
 
-    With ``type_checked_only``, functions mypy does not check (unannotated ones, unless
+    With ``check_unannotated`` off, functions mypy does not check (unannotated ones, unless
     ``check_untyped_defs``) are skipped.  A rule that fails on one function is reported there
     as a ``cancel-plugin`` error (with the reason) instead of taking mypy down: the rest of
     the module is still checked.
     """
-    module = ModuleContext(tree, settings, checked_types, read_source, list(walk.functions(tree)))
-    _run_rules(FunctionScope(None, module), module, tree.fullname, 1)
-    for function in module.functions:
-        if not (type_checked_only and function.unannotated):
-            _run_rules(FunctionScope(function, module), module, function.defn.name, function.defn.line)
+    module = ModuleContext(tree, settings, checked_types, read_source, options, walk.module_scopes(tree))
+    skip_unchecked = not settings.check_unannotated and not options.check_untyped_defs
+    for walked in module.scopes:
+        function = walked.function
+        if function is None:
+            _run_rules(FunctionScope(walked, module), module, tree.fullname, 1)
+        elif not (skip_unchecked and function.unannotated):
+            _run_rules(FunctionScope(walked, module), module, function.defn.name, function.defn.line)
     return sorted(set(module.diagnostics))
-
-
 def _run_rules(scope: FunctionScope, module: ModuleContext, name: str, line: int) -> None:
     module.enclosing = scope.enclosing
     for rule in FUNCTION_RULES:
