@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
-from mypy.errors import Errors
+from mypy.errors import CompileError, Errors
 from mypy.nodes import MypyFile
 from mypy.options import Options
 from mypy.plugin import FunctionContext, MethodContext, Plugin, ReportConfigContext
@@ -26,7 +27,14 @@ class CancelPlugin(Plugin):
         try:
             self._settings = config.load(options.config_file)
         except config.ConfigError as problem:
-            raise SystemExit(f"mypy-cancel-plugin: {problem}") from None
+            message = f"mypy-cancel-plugin: {problem}"
+            if options.fine_grained_incremental:
+                # A daemon must stay up: mypy's setup-error exception makes dmypy answer status 2.
+                raise CompileError([message]) from None
+            # mypy prints a line on stdout for any exception from a plugin's constructor; stop as
+            # mypy does on its own setup errors instead: one line on stderr, status 2, stdout empty.
+            print(message, file=sys.stderr)
+            raise SystemExit(2) from None
         self._call_facts = CallFacts()
         self._spawn_hooks = unstructured_task.SpawnHooks(self._call_facts)
         self._errors: Errors | None = None
