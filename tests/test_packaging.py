@@ -83,6 +83,7 @@ def test_sdist_carries_tests_docs_examples_and_license(dist: Path) -> None:
         if path.is_file() and "__pycache__" not in path.parts
     }
     assert any(name.startswith("tests/typecheck/") and name.endswith(".yml") for name in in_tree)
+    assert "docs/getting-started.md" in in_tree
     assert in_tree | {"LICENSE", "CHANGELOG.md", "README.md", ".pre-commit-hooks.yaml"} <= names
 
 
