@@ -132,7 +132,9 @@ def _check_libraries(libraries: tuple[str, ...], value: Any, key: str, where: st
         if library not in LIBRARY_CHOICES:
             raise ConfigError(f"{where}: {key!r} takes {', '.join(LIBRARY_CHOICES)}; got {library!r}")
     if "auto" in libraries and len(set(libraries)) > 1:
-        raise ConfigError(f"{where}: {key!r}: 'auto' detects the libraries per module and cannot be combined with others; got {value!r}")
+        raise ConfigError(
+            f"{where}: {key!r}: 'auto' detects the libraries per module and cannot be combined with others; got {value!r}"
+        )
 
 
 def _check_dotted_names(names: tuple[str, ...], value: Any, key: str, where: str) -> None:

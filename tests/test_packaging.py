@@ -103,6 +103,7 @@ def test_installed_wheel_explains_rules_without_the_source_tree(dist: Path, tmp_
                            cwd=tmp_path, env=env, capture_output=True, text=True, check=True).stdout
     assert where.startswith(str(target))
     explained = cli("--explain", "cancel-swallowed")
-    assert explained.returncode == 0 and explained.stdout == (ROOT / "mypy_cancel_plugin/docs/cancel-swallowed.md").read_text(encoding="utf-8").rstrip() + "\n"
+    page = (ROOT / "mypy_cancel_plugin/docs/cancel-swallowed.md").read_text(encoding="utf-8")
+    assert explained.returncode == 0 and explained.stdout == page.rstrip() + "\n"
     listed = cli("--list-rules")
     assert listed.returncode == 0 and f"{REPOSITORY}/blob/main/mypy_cancel_plugin/docs/cancel-swallowed.md" in listed.stdout
