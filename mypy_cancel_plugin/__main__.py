@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
+from importlib import resources
 
 from mypy_cancel_plugin.errorcodes import ALL_CODES
 from mypy_cancel_plugin.version import SUPPORTED_RANGE, __version__
 
-# The rule pages live in docs/rules/ of the source tree and are installed under
-# <prefix>/share/mypy-cancel-plugin/rules/ (see pyproject.toml).
-DOC_DIRECTORIES = (
-    Path(__file__).resolve().parent.parent / "docs" / "rules",
-    Path(sys.prefix) / "share" / "mypy-cancel-plugin" / "rules",
-)
+REPOSITORY = "https://github.com/mypy-cancel-plugin/mypy-cancel-plugin"
+# The rule pages ship inside the package, so every install layout (wheel, --user, editable,
+# zip) can read them; their one copy in the repository is this directory too.
+PAGES = resources.files("mypy_cancel_plugin") / "docs"
 
 
-def doc_page(code: str) -> Path | None:
-    for directory in DOC_DIRECTORIES:
-        page = directory / f"{code}.md"
-        if page.is_file():
-            return page
-    return None
+def page_url(code: str) -> str:
+    """Where a rule's page is on the web: a path would not exist in the user's project."""
+    return f"{REPOSITORY}/blob/main/mypy_cancel_plugin/docs/{code}.md"
 
 
 def list_rules() -> str:
@@ -31,18 +26,15 @@ def list_rules() -> str:
     for code in ALL_CODES:
         parent = f" (sub-code of {code.sub_code_of.code})" if code.sub_code_of else ""
         lines.append(f"  {code.code:<{width}}  {code.description}{parent}")
-        lines.append(f"  {'':<{width}}  docs/rules/{code.code}.md")
+        lines.append(f"  {'':<{width}}  {page_url(code.code)}")
     return "\n".join(lines)
 
 
 def explain(code_name: str) -> tuple[str, int]:
-    known = {code.code: code for code in ALL_CODES}
+    known = [code.code for code in ALL_CODES]
     if code_name not in known:
         return f"unknown code {code_name!r}; known codes: {', '.join(known)}", 2
-    page = doc_page(code_name)
-    if page is None:
-        return f"{code_name}: {known[code_name].description} (docs/rules/{code_name}.md)", 0
-    return page.read_text(encoding="utf-8").rstrip(), 0
+    return (PAGES / f"{code_name}.md").read_text(encoding="utf-8").rstrip(), 0
 
 
 def main(argv: list[str] | None = None) -> int:

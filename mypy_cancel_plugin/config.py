@@ -2,13 +2,16 @@
 
 ``[tool.mypy_cancel_plugin]`` in ``pyproject.toml``, or ``[mypy_cancel_plugin]`` in
 ``mypy.ini`` / ``.mypy.ini`` / ``setup.cfg`` (mypy ignores sections it does not own).
+Anything malformed raises :class:`ConfigError` with one line naming the file, the key and what
+it expects: a settings typo must stop the run loudly, never crash mypy or silently change what
+is reported.
 """
 
 from __future__ import annotations
 
 import configparser
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -76,45 +79,58 @@ def load(config_file: str | None) -> Settings:
     try:
         if config_file.endswith(".toml"):
             with open(config_file, "rb") as handle:
-                table = tomllib.load(handle).get("tool", {}).get(SECTION)
-            where = f"{config_file}: [tool.{SECTION}]"
-            return _settings(table or {}, where, from_ini=False)
+                return _from_toml(tomllib.load(handle), config_file)
+        # ``RawConfigParser.read`` skips a missing file silently; ``read_file`` does not.
         parser = configparser.RawConfigParser()
-        parser.read(config_file, encoding="utf-8")
+        with open(config_file, encoding="utf-8") as handle:
+            parser.read_file(handle)
         section = dict(parser[SECTION]) if parser.has_section(SECTION) else {}
         return _settings(section, f"{config_file}: [{SECTION}]", from_ini=True)
-    except (OSError, tomllib.TOMLDecodeError, configparser.Error) as problem:
-        raise ConfigError(f"{config_file}: cannot read the {SECTION} settings: {problem}") from problem
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, configparser.Error) as problem:
+        # Parser messages can span lines (configparser lists each bad line); keep one line.
+        detail = " ".join(str(problem).split())
+        raise ConfigError(f"{config_file}: cannot read the {SECTION} settings: {detail}") from problem
+
+
+def _from_toml(document: Mapping[str, Any], config_file: str) -> Settings:
+    tool = document.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{config_file}: [tool] must be a table; got {tool!r}")
+    misspelled = SECTION.replace("_", "-")
+    if misspelled in tool:
+        raise ConfigError(f"{config_file}: [tool.{misspelled}] is not read; the section is [tool.{SECTION}]")
+    where = f"{config_file}: [tool.{SECTION}]"
+    table = tool.get(SECTION, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table of settings; got {table!r}")
+    return _settings(table, where, from_ini=False)
 
 
 def _settings(raw: Mapping[str, Any], where: str, *, from_ini: bool) -> Settings:
     known = {field.name: field for field in fields(Settings)}
+    spelled: dict[str, str] = {}  # setting name -> the key it was given as
     values: dict[str, Any] = {}
     for key, value in raw.items():
         name = key.replace("-", "_")
         if name not in known:
             raise ConfigError(f"{where}: unknown key {key!r}; known keys: {', '.join(sorted(known))}")
+        if name in spelled:
+            raise ConfigError(f"{where}: {spelled[name]!r} and {key!r} are the same setting; keep one")
+        spelled[name] = key
         if isinstance(known[name].default, bool):
             values[name] = _boolean(value, key, where, from_ini=from_ini)
         else:
             values[name] = _names(value, key, where, from_ini=from_ini)
-    for library in values.get("libraries", ()):
-        if library not in LIBRARY_CHOICES:
-            raise ConfigError(f"{where}: 'libraries' takes {', '.join(LIBRARY_CHOICES)}; got {library!r}")
-    for key in ("disable_error_code", "enable_error_code"):
-        unknown = sorted(set(values.get(key, ())) - set(PLUGIN_CODES))
-        if unknown:
-            raise ConfigError(
-                f"{where}: {key!r} takes this plugin's codes ({', '.join(PLUGIN_CODES)}); got {', '.join(unknown)}"
-            )
+            NAME_CHECKS[name](values[name], value, key, where)
     return Settings(**values)
 
 
 def _boolean(value: Any, key: str, where: str, *, from_ini: bool) -> bool:
     if isinstance(value, bool):
         return value
-    if from_ini and isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
+    # The spellings mypy's own ini options accept (yes/no, on/off, 1/0, true/false).
+    if from_ini and isinstance(value, str) and value.strip().lower() in configparser.RawConfigParser.BOOLEAN_STATES:
+        return configparser.RawConfigParser.BOOLEAN_STATES[value.strip().lower()]
     raise ConfigError(f"{where}: {key!r} must be a boolean (true or false); got {value!r}")
 
 
@@ -124,3 +140,37 @@ def _names(value: Any, key: str, where: str, *, from_ini: bool) -> tuple[str, ..
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return tuple(value)
     raise ConfigError(f"{where}: {key!r} must be a list of strings; got {value!r}")
+
+
+def _check_libraries(libraries: tuple[str, ...], value: Any, key: str, where: str) -> None:
+    # An empty list would silently switch off every finding that depends on the libraries.
+    if not libraries:
+        raise ConfigError(f"{where}: {key!r} takes one or more of {', '.join(LIBRARY_CHOICES)}; got {value!r}")
+    for library in libraries:
+        if library not in LIBRARY_CHOICES:
+            raise ConfigError(f"{where}: {key!r} takes {', '.join(LIBRARY_CHOICES)}; got {library!r}")
+    if "auto" in libraries and len(set(libraries)) > 1:
+        raise ConfigError(
+            f"{where}: {key!r}: 'auto' detects the libraries per module and cannot be combined with others; got {value!r}"
+        )
+
+
+def _check_dotted_names(names: tuple[str, ...], value: Any, key: str, where: str) -> None:
+    # A path or a typo would never match a function's full name, so nothing would be allowed.
+    for name in names:
+        if not all(part.isidentifier() for part in name.split(".")):
+            raise ConfigError(f"{where}: {key!r} takes dotted names such as 'myapp.supervisor.Supervisor'; got {name!r}")
+
+
+def _check_plugin_codes(codes: tuple[str, ...], value: Any, key: str, where: str) -> None:
+    unknown = sorted(set(codes) - set(PLUGIN_CODES))
+    if unknown:
+        raise ConfigError(f"{where}: {key!r} takes this plugin's codes ({', '.join(PLUGIN_CODES)}); got {', '.join(unknown)}")
+
+
+NAME_CHECKS: dict[str, Callable[[tuple[str, ...], Any, str, str], None]] = {
+    "libraries": _check_libraries,
+    "unstructured_task_allow": _check_dotted_names,
+    "disable_error_code": _check_plugin_codes,
+    "enable_error_code": _check_plugin_codes,
+}

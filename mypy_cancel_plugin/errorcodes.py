@@ -40,7 +40,7 @@ YIELD_IN_CANCEL_SCOPE = ErrorCode(
 )
 PLUGIN_FAILURE = ErrorCode(
     "cancel-plugin",
-    "mypy-cancel-plugin could not check a function or read its configuration",
+    "mypy-cancel-plugin could not check a function (reported instead of crashing mypy)",
     CATEGORY,
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any, NoReturn
 
+from mypy.errors import CompileError
 from mypy.nodes import MypyFile
 from mypy.options import Options
 from mypy.plugin import Plugin, ReportConfigContext
@@ -17,9 +18,16 @@ from mypy_cancel_plugin.version import LOGIC_VERSION
 OUR_CODES = frozenset(code.code for code in ALL_CODES)
 
 
-def stop(message: str) -> NoReturn:
-    """End mypy with one line and status 2, as mypy ends on a setup error."""
-    print(f"mypy-cancel-plugin: {message}", file=sys.stderr)
+def stop(message: str, *, daemon: bool) -> NoReturn:
+    """End the run as mypy ends on a setup error: one line on stderr, status 2, stdout empty.
+
+    mypy prints a line on stdout for any other exception from a plugin; a daemon must stay up,
+    and mypy's own setup-error exception makes dmypy answer status 2.
+    """
+    line = f"mypy-cancel-plugin: {message}"
+    if daemon:
+        raise CompileError([line])
+    print(line, file=sys.stderr)
     raise SystemExit(2)
 
 
@@ -35,7 +43,7 @@ class CancelPlugin(Plugin):
         try:
             self._settings = config.load(options.config_file)
         except config.ConfigError as problem:
-            stop(str(problem))
+            stop(str(problem), daemon=options.fine_grained_incremental)
         self._manager: Any = None
         self._daemon = options.fine_grained_incremental
         # Modules already checked in this build; the daemon re-checks modules on purpose.
@@ -54,7 +62,7 @@ class CancelPlugin(Plugin):
             return  # the daemon hands the same modules again on updates
         self._manager = mypy_internals.find_build_manager(modules)
         if self._manager is None:
-            stop("cannot find the build this mypy is running; see README (supported mypy versions)")
+            stop("cannot find the build this mypy is running; see README (supported mypy versions)", daemon=self._daemon)
         mypy_internals.tap_type_maps(self._manager, self.options, self._module_checked)
         if self._daemon:
             CancelPlugin.daemon_build_plugin = self

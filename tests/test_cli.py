@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
+from mypy_cancel_plugin.__main__ import REPOSITORY
 from mypy_cancel_plugin.errorcodes import ALL_CODES
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mypy_cancel_plugin", *args], capture_output=True, text=True)
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "mypy_cancel_plugin", *args], capture_output=True, text=True, cwd=cwd)
 
 
-def test_list_rules_names_every_code_and_its_page() -> None:
+def test_list_rules_names_every_code_and_the_url_of_its_page() -> None:
     result = cli("--list-rules")
     assert result.returncode == 0
     for code in ALL_CODES:
-        assert code.code in result.stdout and f"docs/rules/{code.code}.md" in result.stdout
+        assert code.code in result.stdout
+        assert f"{REPOSITORY}/blob/main/mypy_cancel_plugin/docs/{code.code}.md" in result.stdout
     assert "(sub-code of cancel-swallowed)" in result.stdout
 
 
-def test_explain_prints_the_doc_page() -> None:
-    result = cli("--explain", "cancel-swallowed")
+def test_explain_prints_the_page_shipped_in_the_package(tmp_path: Path) -> None:
+    """Run from elsewhere: the page comes from the package, not from a checkout's docs/."""
+    result = cli("--explain", "cancel-swallowed", cwd=tmp_path)
     assert result.returncode == 0
     assert result.stdout.startswith("# `cancel-swallowed`") and "## Fix" in result.stdout
 
