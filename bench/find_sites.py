@@ -32,7 +32,9 @@ Added in finder v3 (the v2 kinds above are found exactly as before, same ids and
              `return` gives a task it started: `return <create_task/ensure_future/Task call>`
              or `return v` with `v = <such a call>` in the same function.
 
-Site id: ``<dist>/<path in the package tree>:<line>:<kind>``.  ``fingerprint`` hashes the site's
+Site id: ``<dist>/<path in the package tree>:<line>:<kind>``, with ``#2``, ``#3``... appended to
+a later site of the same kind on the same line (in visiting order: an outer call before the
+calls in its arguments; only `implicit-task` sites such as ``wait_for(shield(t))`` need it).  ``fingerprint`` hashes the site's
 source text, so a label whose code changed is detected as stale.  FINDER_VERSION changes
 whenever the set of sites this script finds could change; labels made for another version are
 stale as a whole.
@@ -177,8 +179,15 @@ class Finder(ast.NodeVisitor):
         line = node.lineno  # type: ignore[attr-defined]
         end = end_line or getattr(node, "end_lineno", line) or line
         text = "\n".join(self.lines[line - 1:end])
+        site_id = f"{self.path}:{line}:{kind}"
+        taken = {site.id for site in self.sites}
+        if site_id in taken:  # a second site of the same kind on the same line (outer call first)
+            number = 2
+            while f"{site_id}#{number}" in taken:
+                number += 1
+            site_id = f"{site_id}#{number}"
         self.sites.append(Site(
-            id=f"{self.path}:{line}:{kind}", rule=RULE_OF_KIND[kind], kind=kind, path=self.path,
+            id=site_id, rule=RULE_OF_KIND[kind], kind=kind, path=self.path,
             line=line, end_line=end, function=".".join(self.scope) or "<module>",
             code=self.lines[line - 1].strip(),
             fingerprint=hashlib.sha1(text.encode()).hexdigest()[:12]))
