@@ -21,7 +21,8 @@ Library use::
         pkg.root, pkg.packages           # lib/<name>-<version>, [lib/.../<import package>, ...]
     corpus.library_dirs()                # import-package folders of what is already fetched
 
-CLI: ``python bench/corpus.py [--packages a b ...] [--list] [--verify]``.
+CLI: ``python bench/corpus.py [--packages a b ...] [--split seen|tune|holdout|unseen|all]
+[--list] [--verify]``.  ``bench/splits.txt`` assigns every pinned package to a split.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ from pathlib import Path, PurePosixPath
 
 BENCH = Path(__file__).resolve().parent
 PINS = BENCH / "corpus.txt"
+SPLITS_FILE = BENCH / "splits.txt"
+SPLITS = ("seen", "tune", "holdout")
+SPLIT_CHOICES = ("seen", "tune", "holdout", "unseen", "all")
 EXCLUDED_DIRS = frozenset({"tests", "test", "docs", "doc", "examples", "example", "benchmarks"})
 EXCLUDED_FILES = frozenset({"conftest.py"})
 KEPT_SUFFIXES = (".py", ".pyi", "py.typed")
@@ -105,6 +109,47 @@ def select(pins: list[Pin], names: list[str] | None) -> list[Pin]:
     if unknown:
         raise CorpusError(f"not in {PINS.name}: {', '.join(sorted(unknown))}")
     return [p for p in pins if p.name in wanted]
+
+
+def load_splits(path: Path = SPLITS_FILE) -> dict[str, str]:
+    """Package name -> ``seen`` / ``tune`` / ``holdout`` (bench/splits.txt)."""
+    splits: dict[str, str] = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        fields = line.split()
+        if len(fields) != 2 or fields[1] not in SPLITS:
+            raise CorpusError(f"{path}:{number}: expected 'name seen|tune|holdout'")
+        splits[fields[0]] = fields[1]
+    return splits
+
+
+def split_names(split: str) -> list[str]:
+    """Names of the pinned packages in ``split`` (``unseen`` = tune + holdout, ``all`` = every
+    pin); a pin missing from splits.txt is an error, so no package is silently left out."""
+    if split not in SPLIT_CHOICES:
+        raise CorpusError(f"unknown split {split!r}; one of {', '.join(SPLIT_CHOICES)}")
+    splits = load_splits()
+    pins = load_pins()
+    missing = [p.name for p in pins if p.name not in splits]
+    if missing:
+        raise CorpusError(f"{SPLITS_FILE.name} has no split for: {', '.join(missing)}")
+    wanted = {"unseen": {"tune", "holdout"}, "all": set(SPLITS)}.get(split, {split})
+    return [p.name for p in pins if splits[p.name] in wanted]
+
+
+def restrict(names: list[str] | None, split: str | None) -> list[str] | None:
+    """``--packages`` and ``--split`` combined: the named packages that are in the split."""
+    if not split:
+        return names
+    chosen = split_names(split)
+    if names:
+        named = {p.name for p in select(load_pins(), names)}
+        chosen = [n for n in chosen if n in named]
+    if not chosen:
+        raise CorpusError(f"no package of split {split!r} selected")
+    return chosen
 
 
 def sha256_of(path: Path) -> str:
@@ -278,12 +323,14 @@ def plugin_identity() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--packages", nargs="+", help="subset of corpus.txt names")
+    parser.add_argument("--split", choices=SPLIT_CHOICES,
+                        help="only the packages of this split (bench/splits.txt)")
     parser.add_argument("--list", action="store_true", help="print each library folder")
     parser.add_argument("--verify", action="store_true",
                         help="re-check the sha256 of every cached archive")
     args = parser.parse_args(argv)
     try:
-        packages = ensure(args.packages, log=lambda m: print(m, file=sys.stderr))
+        packages = ensure(restrict(args.packages, args.split), log=lambda m: print(m, file=sys.stderr))
         if args.verify:
             for package in packages:
                 fetch(package.pin)

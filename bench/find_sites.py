@@ -18,13 +18,29 @@ site.  Kinds (rule in brackets):
   create_task / ensure_future  [unstructured-task]  any call of something named so.
   yield      [yield-in-cancel-scope]  a `yield`/`yield from` lexically inside a `with`/
              `async with` of an async generator (not of a nested function).
+Added in finder v3 (the v2 kinds above are found exactly as before, same ids and fingerprints):
+  Task       [unstructured-task]  a construction of asyncio's Task class: `asyncio.Task(...)`,
+             `asyncio.tasks.Task(...)`, or a bare `Task(...)` / alias imported from asyncio.
+  run_coroutine_threadsafe  [unstructured-task]  any call of something named so.
+  implicit-task  [unstructured-task]  a call of asyncio's `shield`, `wait_for`, `gather` or
+             `wait` (spelled `asyncio.X`, `asyncio.tasks.X`, or a name imported from asyncio) with
+             an argument that could be a bare coroutine: any positional argument (for `wait`,
+             the elements of a list/tuple/set literal, else the argument itself) that is not
+             itself a direct call of create_task / ensure_future / Task / create_future.
+  helper-task  [unstructured-task]  an expression statement (result dropped, `await` not
+             counted) calling, by name, a function or method the package defines whose
+             `return` gives a task it started: `return <create_task/ensure_future/Task call>`
+             or `return v` with `v = <such a call>` in the same function.
 
-Site id: ``<dist>/<path in the package tree>:<line>:<kind>``.  ``fingerprint`` hashes the site's
+Site id: ``<dist>/<path in the package tree>:<line>:<kind>``, with ``#2``, ``#3``... appended to
+a later site of the same kind on the same line (in visiting order: an outer call before the
+calls in its arguments; only `implicit-task` sites such as ``wait_for(shield(t))`` need it).  ``fingerprint`` hashes the site's
 source text, so a label whose code changed is detected as stale.  FINDER_VERSION changes
 whenever the set of sites this script finds could change; labels made for another version are
 stale as a whole.
 
-CLI: python bench/find_sites.py [--packages ...] [--json] [--unlabeled bench/labels.jsonl]
+CLI: python bench/find_sites.py [--packages ...] [--split seen|tune|holdout|unseen|all] [--json]
+     [--unlabeled bench/labels.jsonl]
 """
 
 from __future__ import annotations
@@ -40,7 +56,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus  # noqa: E402
 
-FINDER_VERSION = 2
+FINDER_VERSION = 3
 RULE_OF_KIND = {
     "except": "cancel-swallowed",
     "except*": "cancel-swallowed",
@@ -51,9 +67,15 @@ RULE_OF_KIND = {
     "create_task": "unstructured-task",
     "ensure_future": "unstructured-task",
     "yield": "yield-in-cancel-scope",
+    "Task": "unstructured-task",
+    "run_coroutine_threadsafe": "unstructured-task",
+    "implicit-task": "unstructured-task",
+    "helper-task": "unstructured-task",
 }
 CANCEL_NAMES = frozenset({"BaseException", "CancelledError", "Cancelled"})
 TASK_NAMES = frozenset({"create_task", "ensure_future"})
+TASK_MAKERS = frozenset({"create_task", "ensure_future", "Task", "create_future"})
+IMPLICIT_TASK_FUNCTIONS = frozenset({"shield", "wait_for", "gather", "wait"})
 
 
 @dataclasses.dataclass
@@ -99,6 +121,11 @@ class PackageNames:
                     target = last_name(node.target)
                     if target:
                         aliases.append((target, node.value))
+        self.task_helpers: set[str] = set()
+        for tree in trees:
+            for node in ast.walk(tree):
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and returns_new_task(node):
+                    self.task_helpers.add(node.name)
         changed = True
         while changed:  # fixpoint over subclasses and aliases defined in the package
             changed = False
@@ -137,8 +164,10 @@ class PackageNames:
 
 
 class Finder(ast.NodeVisitor):
-    def __init__(self, path: str, source: str, names: PackageNames) -> None:
+    def __init__(self, path: str, source: str, names: PackageNames,
+                 from_asyncio: dict[str, str] | None = None) -> None:
         self.path, self.names = path, names
+        self.from_asyncio = from_asyncio or {}
         self.lines = source.splitlines()
         self.sites: list[Site] = []
         self.scope: list[str] = []
@@ -150,8 +179,15 @@ class Finder(ast.NodeVisitor):
         line = node.lineno  # type: ignore[attr-defined]
         end = end_line or getattr(node, "end_lineno", line) or line
         text = "\n".join(self.lines[line - 1:end])
+        site_id = f"{self.path}:{line}:{kind}"
+        taken = {site.id for site in self.sites}
+        if site_id in taken:  # a second site of the same kind on the same line (outer call first)
+            number = 2
+            while f"{site_id}#{number}" in taken:
+                number += 1
+            site_id = f"{site_id}#{number}"
         self.sites.append(Site(
-            id=f"{self.path}:{line}:{kind}", rule=RULE_OF_KIND[kind], kind=kind, path=self.path,
+            id=site_id, rule=RULE_OF_KIND[kind], kind=kind, path=self.path,
             line=line, end_line=end, function=".".join(self.scope) or "<module>",
             code=self.lines[line - 1].strip(),
             fingerprint=hashlib.sha1(text.encode()).hexdigest()[:12]))
@@ -200,10 +236,48 @@ class Finder(ast.NodeVisitor):
 
     visit_Try = visit_TryStar = visit_try
 
+    def asyncio_name(self, func: ast.expr) -> str | None:
+        """The asyncio function a call's target names (`asyncio.X`, `asyncio.tasks.X`, or a
+        name imported from asyncio), else None."""
+        if isinstance(func, ast.Name):
+            return self.from_asyncio.get(func.id)
+        if isinstance(func, ast.Attribute):
+            base = func.value
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if isinstance(base, ast.Name) and (base.id == "asyncio" or self.from_asyncio.get(base.id) in (
+                    "tasks", "futures")) and not isinstance(func.value, ast.Call):
+                return func.attr
+        return None
+
     def visit_Call(self, node: ast.Call) -> None:
         name = last_name(node.func)
         if name in TASK_NAMES:
             self.add(node, name)
+        elif name == "run_coroutine_threadsafe":
+            self.add(node, "run_coroutine_threadsafe")
+        else:
+            target = self.asyncio_name(node.func)
+            if target == "Task":
+                self.add(node, "Task")
+            elif target in IMPLICIT_TASK_FUNCTIONS and self.may_get_coroutine(target, node):
+                self.add(node, "implicit-task")
+        self.generic_visit(node)
+
+    @staticmethod
+    def may_get_coroutine(function: str, call: ast.Call) -> bool:
+        arguments: list[ast.expr] = list(call.args)
+        if function == "wait" and arguments and isinstance(arguments[0], (ast.List, ast.Tuple, ast.Set)):
+            arguments = list(arguments[0].elts)
+        elif function in ("wait", "wait_for", "shield"):
+            arguments = arguments[:1]
+        return any(not (isinstance(a, ast.Call) and last_name(a.func) in TASK_MAKERS) for a in arguments)
+
+    def visit_Expr(self, node: ast.Expr) -> None:
+        call = node.value
+        if isinstance(call, ast.Call) and last_name(call.func) in self.names.task_helpers \
+                and last_name(call.func) not in TASK_NAMES:
+            self.add(node, "helper-task")
         self.generic_visit(node)
 
     def visit_yield(self, node: ast.Yield | ast.YieldFrom) -> None:
@@ -212,6 +286,45 @@ class Finder(ast.NodeVisitor):
         self.generic_visit(node)
 
     visit_Yield = visit_YieldFrom = visit_yield
+
+
+def own_nodes(function: ast.AST):
+    """Nodes of a function's body, not of functions or classes nested in it."""
+    stack = list(ast.iter_child_nodes(function))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            continue
+        yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def is_task_start(node: ast.expr | None) -> bool:
+    return (isinstance(node, ast.Call) and last_name(node.func) in ("create_task", "ensure_future", "Task"))
+
+
+def returns_new_task(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Does some `return` of the function give a task it started itself?"""
+    started: set[str] = set()
+    returns: list[ast.expr] = []
+    for node in own_nodes(function):
+        if isinstance(node, ast.Assign) and is_task_start(node.value):
+            started.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and is_task_start(node.value) and isinstance(node.target, ast.Name):
+            started.add(node.target.id)
+        elif isinstance(node, ast.Return) and node.value is not None:
+            returns.append(node.value)
+    return any(is_task_start(r) or (isinstance(r, ast.Name) and r.id in started) for r in returns)
+
+
+def asyncio_imports(tree: ast.Module) -> dict[str, str]:
+    """Local name -> asyncio name for `from asyncio[.x] import name [as alias]`."""
+    out = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "asyncio":
+            for alias in node.names:
+                out[alias.asname or alias.name] = alias.name
+    return out
 
 
 def has_own_yield(function: ast.AST) -> bool:
@@ -265,7 +378,8 @@ def find(packages: list[corpus.Package]) -> list[Site]:
                 print(f"find_sites: cannot parse {file}; skipped", file=sys.stderr)
         names = PackageNames([tree for _, _, tree in parsed])
         for file, source, tree in parsed:
-            finder = Finder(f"{package.name}/{file.relative_to(package.root).as_posix()}", source, names)
+            finder = Finder(f"{package.name}/{file.relative_to(package.root).as_posix()}", source, names,
+                            asyncio_imports(tree))
             finder.visit(tree)
             sites.extend(finder.sites)
     return sites
@@ -274,9 +388,22 @@ def find(packages: list[corpus.Package]) -> list[Site]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--packages", nargs="+")
+    parser.add_argument("--split", choices=corpus.SPLIT_CHOICES,
+                        help="only the packages of this split (bench/splits.txt)")
     parser.add_argument("--json", action="store_true", help="one JSON object per site")
+    parser.add_argument("--unlabeled", type=Path, metavar="LABELS",
+                        help="only the sites that have no label in this file")
     args = parser.parse_args(argv)
-    sites = find(corpus.ensure(args.packages, log=lambda m: print(m, file=sys.stderr)))
+    try:
+        names = corpus.restrict(args.packages, args.split)
+    except corpus.CorpusError as error:
+        print(f"find_sites: {error}", file=sys.stderr)
+        return 2
+    sites = find(corpus.ensure(names, log=lambda m: print(m, file=sys.stderr)))
+    if args.unlabeled:
+        lines = [l for l in args.unlabeled.read_text().splitlines()[1:] if l.strip()]
+        done = {json.loads(l)["id"] for l in lines}
+        sites = [s for s in sites if s.id not in done]
     for site in sites:
         if args.json:
             print(json.dumps(site.as_json()))
@@ -285,7 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     counts: dict[str, int] = {}
     for site in sites:
         counts[site.kind] = counts.get(site.kind, 0) + 1
-    print(f"finder v{FINDER_VERSION}: {len(sites)} sites: "
+    print(f"finder v{FINDER_VERSION}{' (split ' + args.split + ')' if args.split else ''}"
+          f"{' unlabeled' if args.unlabeled else ''}: {len(sites)} sites: "
           + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), file=sys.stderr)
     return 0
 

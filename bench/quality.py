@@ -5,11 +5,16 @@ finder (bench/find_sites.py); load the verdicts of bench/labels.jsonl (rules in
 bench/LABELING.md); run the three tools; turn each tool's output into ``path:line:rule`` with
 the adapters below; map a report anywhere inside a site of the same rule to that site (the
 innermost one); print per rule TP/FP/FN, precision and recall for all three tools, then the
-same without the sites labeled ``hard``.  A report inside no site at all is counted apart in
-column OUT (for the linters mostly ASYNC102/120 on an ``await`` in a ``finally`` or an ``except
-Exception``, which the rough mapping does not cover; for the plugin, a finder blind spot or a
-false positive to look at) and is not in the precision; a report on an unlabeled site counts
-nowhere but is tallied.
+same without the sites labeled ``hard``.  A report inside no site at all is shown in column OUT
+(for the linters mostly ASYNC102/120 on an ``await`` in a ``finally`` or an ``except
+Exception``, which the rough mapping does not cover; for the plugin, a finder blind spot) and
+counts as a false positive in the precision: precision = TP / (TP + FP + OUT) (since
+bench-unseen; before, OUT was left out of the precision).  OUT is still printed on its own so it
+stays visible.  A report on an unlabeled site counts nowhere but is tallied.
+
+``--split seen|tune|holdout|unseen|all`` restricts everything (sites, labels, tool runs) to the
+packages of that split in bench/splits.txt (``unseen`` = tune + holdout); the report names the
+split it scored.  Without it every package (or the ``--packages`` subset) is scored.
 
 Rules and what maps to them:
   cancel-swallowed       plugin cancel-swallowed, cancel-swallowed-awaited-task;
@@ -24,7 +29,8 @@ versions pinned in LINTERS), never in the project's dependencies.
 Exit status: 2 if labels are stale (finder version changed, a labeled site vanished or its code
 changed) or unreadable; with --strict also 2 while any site is unlabeled; else 0.
 
-Usage: bench/quality [--show] [--strict] [--packages a b] [--tools plugin flake8-async ruff]
+Usage: bench/quality [--show] [--strict] [--packages a b] [--split seen|tune|holdout|unseen|all]
+                     [--tools plugin flake8-async ruff]
                      [--mypy-output text|json] [--check-untyped-defs] [--labels FILE]
 """
 
@@ -216,7 +222,10 @@ class StaleLabels(Exception):
     pass
 
 
-def load_labels(sites: list[find_sites.Site], path: Path = LABELS) -> dict[str, dict]:
+def load_labels(sites: list[find_sites.Site], path: Path = LABELS,
+                packages: set[str] | None = None) -> dict[str, dict]:
+    """Labels of the sites found; with ``packages``, labels of other packages (not scanned
+    this run, e.g. under --packages/--split) are skipped instead of reported as vanished."""
     if not path.exists():
         return {}
     lines = [line for line in path.read_text().splitlines() if line.strip()]
@@ -231,6 +240,8 @@ def load_labels(sites: list[find_sites.Site], path: Path = LABELS) -> dict[str, 
     problems = []
     for number, line in enumerate(lines[1:], 2):
         label = json.loads(line)
+        if packages is not None and label["id"].split("/", 1)[0] not in packages:
+            continue
         site = by_id.get(label["id"])
         if label["id"] in labels:
             problems.append(f"line {number}: {label['id']} labeled twice")
@@ -268,7 +279,8 @@ class Score:
 
     def table_cells(self) -> str:
         tp, fp, fn, out = len(self.tp), len(self.fp), len(self.fn), len(self.out)
-        precision = f"{tp / (tp + fp):.2f}" if tp + fp else "  - "
+        # a report inside no candidate site is a false positive too (it flags no labeled violation)
+        precision = f"{tp / (tp + fp + out):.2f}" if tp + fp + out else "  - "
         recall = f"{tp / (tp + fn):.2f}" if tp + fn else "  - "
         return f"{tp:4} {fp:4} {fn:4} {out:4}  {precision:>5} {recall:>5}"
 
@@ -303,7 +315,7 @@ def score(tool: str, rule: str, reports: list[Report], sites, labels, index, ski
 
 def print_table(title: str, scores: dict[tuple[str, str], Score]) -> None:
     print(f"\n{title}")
-    print(f"{'rule':24} {'tool':13} {'  TP   FP   FN  OUT   prec   rec'}")
+    print(f"{'rule':24} {'tool':13} {'  TP   FP   FN  OUT   prec   rec'}   (prec = TP/(TP+FP+OUT))")
     for rule in RULES:
         for tool in TOOLS:
             if (tool, rule) in scores:
@@ -315,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", action="store_true", help="list every false positive and negative")
     parser.add_argument("--strict", action="store_true", help="fail while any site is unlabeled")
     parser.add_argument("--packages", nargs="+")
+    parser.add_argument("--split", choices=corpus.SPLIT_CHOICES,
+                        help="score only the packages of this split (bench/splits.txt)")
     parser.add_argument("--tools", nargs="+", default=TOOLS, choices=TOOLS)
     parser.add_argument("--mypy-output", choices=["text", "json"], default="json")
     parser.add_argument("--labels", type=Path, default=LABELS)
@@ -322,10 +336,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="run the plugin with mypy's --check-untyped-defs")
     args = parser.parse_args(argv)
 
-    packages = corpus.ensure(args.packages, log=lambda m: print(m, file=sys.stderr))
+    try:
+        names = corpus.restrict(args.packages, args.split)
+    except corpus.CorpusError as error:
+        print(f"quality: {error}", file=sys.stderr)
+        return 2
+    packages = corpus.ensure(names, log=lambda m: print(m, file=sys.stderr))
     sites = find_sites.find(packages)
     try:
-        labels = load_labels(sites, args.labels)
+        labels = load_labels(sites, args.labels, {p.name for p in packages})
     except (StaleLabels, json.JSONDecodeError, KeyError) as error:
         print(f"quality: {error}", file=sys.stderr)
         return 2
@@ -351,6 +370,9 @@ def main(argv: list[str] | None = None) -> int:
     index = site_index(sites)
     verdicts = collections.Counter(l["verdict"] for l in labels.values())
     hard = sum(1 for l in labels.values() if l.get("hard"))
+    split = args.split or "all"
+    print(f"split: {split}{' (--packages subset)' if args.packages else ''}: "
+          + " ".join(p.name for p in packages))
     print(f"corpus: {len(packages)} packages; finder v{find_sites.FINDER_VERSION}: {len(sites)} sites; "
           f"labeled {len(labels)} ({verdicts['violation']} violation, {verdicts['ok']} ok, {hard} hard); "
           f"unlabeled {len(unlabeled)}")
@@ -371,7 +393,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.show:
         for (tool, rule), result in all_scores.items():
             for kind, ids in (("false positive", result.fp), ("false negative", result.fn),
-                              ("outside any site", result.out if tool == "plugin" else set())):
+                              ("outside any site (counted as FP)", result.out)):
                 for site_id in sorted(ids):
                     site = by_id.get(site_id)
                     label = labels.get(site_id, {})
