@@ -22,8 +22,11 @@ By default one mypy invocation checks all packages together (about 30 s cold for
 corpus on 2 cores, so 5 runs of each kind take about 6 minutes); ``--per-package`` runs one
 invocation per package instead and sums the times.  Figures only: nothing here asserts a time.
 
-Usage: python bench/cost.py [--runs 5] [--quick] [--packages a b] [--check-untyped-defs]
-                            [--per-package]
+CPU time (user + system of mypy and its workers) is the figure that counts: the machine may be
+shared, and wall time moves with it; wall times are printed too.
+
+Usage: python bench/cost.py [--runs 5] [--quick] [--packages a b | --split S] [--check-untyped-defs]
+                            [--per-package] [--num-workers N]
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from __future__ import annotations
 import argparse
 import collections
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -54,8 +58,8 @@ def is_plugin_code(code: str | None) -> bool:
 
 
 class Run:
-    def __init__(self, stdout: str, stderr: str, status: int, seconds: float) -> None:
-        self.stdout, self.stderr, self.status, self.seconds = stdout, stderr, status, seconds
+    def __init__(self, stdout: str, stderr: str, status: int, seconds: float, cpu: float) -> None:
+        self.stdout, self.stderr, self.status, self.seconds, self.cpu = stdout, stderr, status, seconds, cpu
 
     @property
     def crashes(self) -> int:
@@ -74,9 +78,16 @@ class Run:
 def run_mypy(config: Path, cache: Path, targets: list[str], extra: list[str]) -> Run:
     command = [sys.executable, "-m", "mypy", "--config-file", str(config), "--cache-dir", str(cache),
                *BASE_OPTIONS, *extra, *targets]
-    start = time.perf_counter()
+    start, cpu_before = time.perf_counter(), _children_cpu()
     result = subprocess.run(command, capture_output=True, text=True)
-    return Run(result.stdout, result.stderr, result.returncode, time.perf_counter() - start)
+    wall, cpu = time.perf_counter() - start, _children_cpu() - cpu_before
+    return Run(result.stdout, result.stderr, result.returncode, wall, cpu)
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of finished child processes (mypy and its --num-workers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def run_group(config: Path, cache_root: Path, groups: list[list[str]], extra: list[str]) -> list[Run]:
@@ -86,7 +97,7 @@ def run_group(config: Path, cache_root: Path, groups: list[list[str]], extra: li
 
 def merge(runs: list[Run]) -> Run:
     return Run("".join(r.stdout for r in runs), "".join(r.stderr for r in runs),
-               max(r.status for r in runs), sum(r.seconds for r in runs))
+               max(r.status for r in runs), sum(r.seconds for r in runs), sum(r.cpu for r in runs))
 
 
 def package_of(path: str, roots: dict[str, str]) -> str:
@@ -99,7 +110,7 @@ def package_of(path: str, roots: dict[str, str]) -> str:
 
 def ratio_line(label: str, without: list[float], with_: list[float]) -> str:
     ratios = [w / o for w, o in zip(with_, without)]
-    return (f"{label:5} without: min {min(without):7.2f}s median {statistics.median(without):7.2f}s | "
+    return (f"{label:9} without: min {min(without):7.2f}s median {statistics.median(without):7.2f}s | "
             f"with: min {min(with_):7.2f}s median {statistics.median(with_):7.2f}s | "
             f"ratio min {min(with_) / min(without):.3f} median "
             f"{statistics.median(with_) / statistics.median(without):.3f} "
@@ -114,16 +125,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check-untyped-defs", action="store_true")
     parser.add_argument("--per-package", action="store_true",
                         help="one mypy invocation per package (times summed)")
+    parser.add_argument("--num-workers", type=int, default=0, help="mypy --num-workers N (parallel checking)")
+    parser.add_argument("--split", choices=["seen", "tune", "holdout", "unseen", "all"], default="all",
+                        help="packages of one half of bench/splits.txt (default: all)")
     args = parser.parse_args(argv)
     runs = 1 if args.quick else args.runs
     if runs < 1:
         parser.error("--runs must be at least 1")
 
-    packages = corpus.ensure(args.packages, log=lambda m: print(m, file=sys.stderr))
+    names = args.packages or corpus.split_names(args.split)
+    packages = corpus.ensure(names, log=lambda m: print(m, file=sys.stderr))
     roots = {str(p.root.resolve()) + "/": p.name for p in packages}
     targets = [[str(d) for d in p.packages] for p in packages]
     groups = targets if args.per_package else [[t for group in targets for t in group]]
     extra = ["--check-untyped-defs"] if args.check_untyped_defs else []
+    if args.num_workers:
+        extra += ["--num-workers", str(args.num_workers)]
 
     times: dict[tuple[str, str], list[float]] = collections.defaultdict(list)
     first: dict[str, Run] = {}
@@ -142,11 +159,14 @@ def main(argv: list[str] | None = None) -> int:
                 warm = merge(run_group(configs[side], cache, groups, extra))
                 times[side, "cold"].append(cold.seconds)
                 times[side, "warm"].append(warm.seconds)
+                times[side, "cold cpu"].append(cold.cpu)
+                times[side, "warm cpu"].append(warm.cpu)
                 crashes += cold.crashes + warm.crashes
                 if cold.stdout != warm.stdout:
                     warm_mismatch += 1
                 first.setdefault(side, cold)
-                print(f"run {i + 1}/{runs} {side:7}: cold {cold.seconds:6.2f}s warm {warm.seconds:6.2f}s",
+                print(f"run {i + 1}/{runs} {side:7}: cold {cold.seconds:6.2f}s (cpu {cold.cpu:6.2f}s) "
+                      f"warm {warm.seconds:6.2f}s (cpu {warm.cpu:6.2f}s)",
                       file=sys.stderr, flush=True)
 
     with_run, without_run = first["with"], first["without"]
@@ -175,8 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         counts = by_package.get(package.name, collections.Counter())
         detail = ", ".join(f"{c} {n}" for c, n in sorted(counts.items()))
         print(f"  {package.name:16} {sum(counts.values()):4}  {detail}")
-    print(ratio_line("cold", times["without", "cold"], times["with", "cold"]))
-    print(ratio_line("warm", times["without", "warm"], times["with", "warm"]))
+    for kind in ("cold cpu", "warm cpu", "cold", "warm"):
+        print(ratio_line(kind if "cpu" in kind else f"{kind} wall", times["without", kind], times["with", kind]))
     parity = own_with == own_without
     print(f"crashes (INTERNAL ERROR / traceback / exit status > 1) over {4 * runs * len(groups)} "
           f"mypy invocations: {crashes}")

@@ -1,0 +1,153 @@
+"""Does the plugin's time grow linearly?  Two figures, printed, never asserted.
+
+``--curve``: the plugin's own time (its per-module work, timed inside one mypy process) over
+1/4, 2/4, 3/4 and all of the corpus's files, in microseconds per line: flat means linear.
+
+``--stress``: generated inputs that once made the plugin superlinear or fail, at three sizes
+each -- many ``task.cancel(); try: await task; except CancelledError: pass`` handlers in one
+function, a long ``elif`` chain in a handler, a ``cancelling()`` comparison with a huge
+integer, deeply nested ``try`` statements -- with mypy's CPU time without and with the plugin.
+The plugin's extra time per unit must stay flat as the size doubles.
+
+Usage: python bench/scaling.py [--curve] [--stress] [--split S]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import corpus  # noqa: E402
+
+OPTIONS = ["--no-incremental", "--ignore-missing-imports", "--follow-imports=silent", "--python-version", "3.11"]
+# Run inside a fresh Python: mypy with the plugin, the plugin's per-module work timed.
+TIMED_RUN = textwrap.dedent("""
+    import json, sys, time
+    from mypy import api
+    import mypy_cancel_plugin
+    plugin = sys.modules["mypy_cancel_plugin.plugin"]
+    spent = [0.0]
+    def timed(*args, _check=plugin.check_module, **kwargs):
+        start = time.process_time()
+        try:
+            return _check(*args, **kwargs)
+        finally:
+            spent[0] += time.process_time() - start
+    plugin.check_module = timed
+    stdout, stderr, status = api.run(sys.argv[1:])
+    print(json.dumps({"plugin": spent[0], "status": status, "crashed": "Traceback" in stdout + stderr}))
+""")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_plugin_run(config: Path, targets: list[str]) -> dict[str, float]:
+    result = subprocess.run([sys.executable, "-c", TIMED_RUN, "--config-file", str(config), *OPTIONS, *targets],
+                            capture_output=True, text=True)
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def mypy_cpu(config: Path, targets: list[str]) -> tuple[float, str]:
+    before = _children_cpu()
+    result = subprocess.run([sys.executable, "-m", "mypy", "--config-file", str(config), *OPTIONS, *targets],
+                            capture_output=True, text=True)
+    return _children_cpu() - before, result.stdout + result.stderr
+
+
+def curve(split: str, scratch: Path) -> None:
+    config = scratch / "with.ini"
+    config.write_text("[mypy]\nplugins = mypy_cancel_plugin\n")
+    packages = corpus.ensure(corpus.split_names(split), log=lambda m: print(m, file=sys.stderr))
+    files = sorted(str(f) for p in packages for f in p.files())
+    print(f"size curve over the {split} corpus ({len(files)} files): the plugin's own CPU time per line")
+    for quarter in (1, 2, 3, 4):
+        chosen = files[: len(files) * quarter // 4]
+        lines = sum(len(Path(f).read_bytes().splitlines()) for f in chosen)
+        measured = timed_plugin_run(config, chosen)
+        print(f"  {quarter}/4: {len(chosen):5} files {lines:8} lines  plugin {measured['plugin']:6.2f}s  "
+              f"{1e6 * measured['plugin'] / lines:6.2f} us/line")
+
+
+def _awaited_tasks(n: int) -> str:
+    body = "".join(f"    t{i}.cancel()\n    try:\n        await t{i}\n    except asyncio.CancelledError:\n        pass\n"
+                   for i in range(n))
+    args = ", ".join(f"t{i}: asyncio.Task[None]" for i in range(n))
+    return f"import asyncio\n\nasync def f({args}) -> None:\n{body}"
+
+
+def _elif_chain(n: int) -> str:
+    branches = "".join(f"        elif x == {i}:\n            pass\n" for i in range(1, n))
+    return ("import asyncio\n\nasync def f(x: int) -> None:\n    try:\n        await asyncio.sleep(1)\n"
+            f"    except asyncio.CancelledError:\n        if x == 0:\n            pass\n{branches}")
+
+
+def _huge_comparison(n: int) -> str:
+    return ("import asyncio\n\nasync def f() -> None:\n    try:\n        await asyncio.sleep(1)\n"
+            "    except asyncio.CancelledError:\n        task = asyncio.current_task()\n"
+            f"        if task is not None and task.cancelling() > 1{'0' * n}:\n            raise\n")
+
+
+def _nested_tries(n: int) -> str:
+    lines = ["import asyncio", "", "async def f() -> None:"]
+    for depth in range(n):
+        lines.append("    " * (depth + 1) + "try:")
+    lines.append("    " * (n + 1) + "await asyncio.sleep(1)")
+    for depth in reversed(range(n)):
+        lines.append("    " * (depth + 1) + "except asyncio.CancelledError:")
+        lines.append("    " * (depth + 2) + "raise")
+    return "\n".join(lines) + "\n"
+
+
+STRESS: dict[str, tuple[Callable[[int], str], tuple[int, ...]]] = {
+    "awaited-task handlers in one function": (_awaited_tasks, (750, 1500, 3000)),
+    "elif branches in one handler": (_elif_chain, (1500, 3000, 6000)),
+    "digits of a cancelling() bound": (_huge_comparison, (11, 1000, 4000)),
+    "nested try statements": (_nested_tries, (25, 50, 90)),
+}
+
+
+def stress(scratch: Path) -> None:
+    configs = {"without": scratch / "without.ini", "with": scratch / "with.ini"}
+    configs["without"].write_text("[mypy]\n")
+    configs["with"].write_text("[mypy]\nplugins = mypy_cancel_plugin\n")
+    print("stress inputs: mypy CPU seconds without / with the plugin; extra per unit must stay flat")
+    for name, (generate, sizes) in STRESS.items():
+        print(f"  {name}:")
+        for size in sizes:
+            source = scratch / f"stress_{size}.py"
+            source.write_text(generate(size))
+            without, _ = mypy_cpu(configs["without"], [str(source)])
+            with_, output = mypy_cpu(configs["with"], [str(source)])
+            broken = "Traceback" in output or "INTERNAL ERROR" in output or "cancel-plugin" in output
+            print(f"    {size:6}: without {without:6.2f}s with {with_:6.2f}s  extra {with_ - without:6.2f}s "
+                  f"({1e3 * (with_ - without) / size:7.3f} ms/unit){'  FAILED: see output' if broken else ''}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--curve", action="store_true")
+    parser.add_argument("--stress", action="store_true")
+    parser.add_argument("--split", default="seen", choices=["seen", "tune", "holdout", "unseen", "all"])
+    args = parser.parse_args(argv)
+    print(corpus.plugin_identity())
+    with tempfile.TemporaryDirectory(prefix="mypy-cancel-scaling-") as scratch:
+        if args.curve or not args.stress:
+            curve(args.split, Path(scratch))
+        if args.stress or not args.curve:
+            stress(Path(scratch))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
