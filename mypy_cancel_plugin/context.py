@@ -5,9 +5,11 @@ from __future__ import annotations
 import tokenize
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from mypy import nodes
 from mypy.errorcodes import ErrorCode
+from mypy.options import Options
 
 from mypy_cancel_plugin import predicates, walk
 from mypy_cancel_plugin.call_facts import CallFacts
@@ -36,8 +38,10 @@ class ModuleContext:
     call_facts: CallFacts
     functions: list[walk.Function]
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    # Memo for the re-raise analysis: helper function id -> whether every path through it raises.
-    helpers_that_always_raise: dict[int, bool] = field(default_factory=dict)
+    # Memo for the re-raise analysis: per-function facts and helper summaries, computed once.
+    reraise_memo: dict[object, Any] = field(default_factory=dict)
+    # The build's options (target version and platform), for conditions mypy decides statically.
+    options: Options | None = None
 
     @cached_property
     def _functions_by_id(self) -> dict[int, walk.Function]:

@@ -69,6 +69,7 @@ class CancelPlugin(Plugin):
                 self._settings,
                 self._call_facts,
                 type_checked_only=not self._settings.check_unannotated,
+                options=self.options,
             )
             for found in findings:
                 errors.report(

@@ -19,17 +19,11 @@ from mypy.types import (
     get_proper_type,
 )
 
+from mypy_cancel_plugin.semantics import CANCEL_SCOPES, CANCELLATION_CLASSES
 from mypy_cancel_plugin.static_types import Resolver
 
 BASE_EXCEPTION = "builtins.BaseException"
 
-# The exception each library raises inside a task (or trio/anyio scope) that is being cancelled.
-# anyio has no class of its own: ``anyio.get_cancelled_exc_class()`` is typed
-# ``type[BaseException]`` and is recognised through that type.
-CANCELLATION_CLASSES = {
-    "asyncio.exceptions.CancelledError": "asyncio",
-    "trio._core._exceptions.Cancelled": "trio",
-}
 # A trio nursery (and anyio on trio) can raise a ``BaseExceptionGroup`` holding ``Cancelled``:
 # ``except BaseExceptionGroup`` and ``except*`` meet trio's cancellation in that form too.
 # asyncio's TaskGroup never groups the cancellation of the task that awaits it.
@@ -153,15 +147,6 @@ def with_grouped_cancellation(libraries: frozenset[str]) -> frozenset[str]:
 
 EVENT_LOOP = "asyncio.events.AbstractEventLoop"
 FUTURES = ("asyncio.futures.Future", "_asyncio.Future")
-# Cancel scopes by fullname, with the public name messages use.
-CANCEL_SCOPES = {
-    "asyncio.taskgroups.TaskGroup": "asyncio.TaskGroup",
-    "asyncio.timeouts.Timeout": "asyncio.Timeout",
-    "anyio.abc._tasks.TaskGroup": "anyio TaskGroup",
-    "anyio._core._tasks.CancelScope": "anyio.CancelScope",
-    "trio._core._run.Nursery": "trio.Nursery",
-    "trio._core._run.CancelScope": "trio.CancelScope",
-}
 # Context-manager wrappers whose first type argument is what ``with`` enters (``trio.open_nursery()``).
 CONTEXT_MANAGER_WRAPPERS = (
     "contextlib.AbstractAsyncContextManager",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mypy import nodes
+from mypy.options import Options
 
 from mypy_cancel_plugin import walk
 from mypy_cancel_plugin.call_facts import CallFacts
@@ -27,7 +28,8 @@ FUNCTION_RULES: tuple[FunctionRule, ...] = (
 
 
 def check_module(
-    tree: nodes.MypyFile, settings: Settings, call_facts: CallFacts, *, type_checked_only: bool
+    tree: nodes.MypyFile, settings: Settings, call_facts: CallFacts, *, type_checked_only: bool,
+    options: Options | None = None,
 ) -> list[Diagnostic]:
     """Every finding in ``tree``, sorted by position.
 
@@ -36,7 +38,7 @@ def check_module(
     as a ``cancel-plugin`` error (with the reason) instead of taking mypy down: the rest of
     the module is still checked.
     """
-    module = ModuleContext(tree, settings, call_facts, list(walk.functions(tree)))
+    module = ModuleContext(tree, settings, call_facts, list(walk.functions(tree)), options=options)
     _run_rules(FunctionScope(None, tree), module, tree.fullname, 1)
     for function in module.functions:
         if not (type_checked_only and function.unannotated):

@@ -46,7 +46,7 @@ def _check_handlers(stmt: nodes.TryStmt, function: FunctionScope, module: Module
         if not reachable:
             continue
         bound_var = bound.node if bound is not None and isinstance(bound.node, nodes.Var) else None
-        escapes = ReraiseFlow(function, module, bound_var, kinds).escapes(handler)
+        escapes = ReraiseFlow(function, module, bound_var, kinds, origin=stmt).escapes(handler)
         if not escapes:
             continue
         line, column = _except_position(stmt, index, module)

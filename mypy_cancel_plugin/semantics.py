@@ -1,0 +1,50 @@
+"""What the async libraries mean, as data: the analyses read these tables, never spellings.
+
+Adding a library (or a library's new API) should only ever mean adding rows here.
+"""
+
+from __future__ import annotations
+
+# The exception each library raises inside a task (or trio/anyio scope) that is being cancelled.
+# anyio has no class of its own: ``anyio.get_cancelled_exc_class()`` is typed
+# ``type[BaseException]`` and is recognised through that type.
+CANCELLATION_CLASSES = {
+    "asyncio.exceptions.CancelledError": "asyncio",
+    "trio._core._exceptions.Cancelled": "trio",
+}
+
+# Cancel scopes by fullname, with the public name messages use.
+CANCEL_SCOPES = {
+    "asyncio.taskgroups.TaskGroup": "asyncio.TaskGroup",
+    "asyncio.timeouts.Timeout": "asyncio.Timeout",
+    "anyio.abc._tasks.TaskGroup": "anyio TaskGroup",
+    "anyio._core._tasks.CancelScope": "anyio.CancelScope",
+    "trio._core._run.Nursery": "trio.Nursery",
+    "trio._core._run.CancelScope": "trio.CancelScope",
+}
+
+# asyncio's task objects, and the calls that return the task running the current code.
+TASK_CLASSES = ("asyncio.tasks.Task", "_asyncio.Task")
+CURRENT_TASK_FUNCTIONS = frozenset({"asyncio.tasks.current_task", "_asyncio.current_task"})
+# ``Task.cancelling()`` is the number of pending cancellation requests of that task;
+# ``Task.uncancel()`` withdraws one and returns how many remain.
+CANCEL_COUNT_READERS = frozenset({"cancelling"})
+CANCEL_COUNT_DECREMENTERS = frozenset({"uncancel"})
+
+# Libraries whose cancellation is level-triggered: a cancelled scope raises its cancellation
+# again at every checkpoint until the scope is left, so a handler that reaches an unshielded
+# checkpoint cannot swallow it.  anyio is level-triggered on every backend.
+LEVEL_TRIGGERED_LIBRARIES = frozenset({"trio", "anyio"})
+# Awaiting a call of an async function defined in these packages is a checkpoint.
+CHECKPOINT_PACKAGES = frozenset({"trio", "anyio"})
+# Cancel scope constructors whose ``shield=True`` keyword stops cancellation from reaching the body.
+SHIELDING_CALLS = frozenset({
+    "trio._core._run.CancelScope",
+    "anyio._core._tasks.CancelScope",
+    "anyio._core._tasks.move_on_after",
+    "anyio._core._tasks.fail_after",
+    "trio._timeouts.move_on_after",
+    "trio._timeouts.move_on_at",
+    "trio._timeouts.fail_after",
+    "trio._timeouts.fail_at",
+})
