@@ -29,6 +29,7 @@ BASE_EXCEPTION = "builtins.BaseException"
 # asyncio's TaskGroup never groups the cancellation of the task that awaits it.
 TRIO_GROUPED = "trio-group"
 BASE_EXCEPTION_GROUP = "builtins.BaseExceptionGroup"
+_MAX_TYPE_DEPTH = 8
 ALL_LIBRARIES = frozenset({*CANCELLATION_CLASSES.values(), TRIO_GROUPED})
 
 
@@ -62,23 +63,29 @@ def is_cancellation_instance(typ: ProperType | None) -> bool:
     return isinstance(typ, Instance) and cancellation_libraries(typ.type) is not None
 
 
-def exception_classes(typ: ProperType | None) -> list[nodes.TypeInfo]:
-    """The classes an ``except`` clause names when its expression has type ``typ``."""
+def exception_classes(typ: ProperType | None, depth: int = 0) -> list[nodes.TypeInfo]:
+    """The classes an ``except`` clause names when its expression has type ``typ``.
+
+    ``depth`` bounds the unfolding of a recursive alias (``Excs = type[E] | tuple[Excs, ...]``).
+    """
+    if depth > _MAX_TYPE_DEPTH:
+        return []
+    depth += 1
     if isinstance(typ, TypeType):
         item = get_proper_type(typ.item)
         if isinstance(item, Instance):
             return [item.type]
         if isinstance(item, UnionType):
-            return [c for member in item.items for c in exception_classes(TypeType(member))]
+            return [c for member in item.items for c in exception_classes(TypeType(member), depth)]
         return []
     if isinstance(typ, CallableType) and typ.is_type_obj():
         return [typ.type_object()]
     if isinstance(typ, TupleType):
-        return [c for item in typ.items for c in exception_classes(get_proper_type(item))]
+        return [c for item in typ.items for c in exception_classes(get_proper_type(item), depth)]
     if isinstance(typ, Instance) and typ.type.fullname == "builtins.tuple" and typ.args:
-        return exception_classes(get_proper_type(typ.args[0]))
+        return exception_classes(get_proper_type(typ.args[0]), depth)
     if isinstance(typ, UnionType):
-        return [c for item in typ.items for c in exception_classes(get_proper_type(item))]
+        return [c for item in typ.items for c in exception_classes(get_proper_type(item), depth)]
     return []
 
 
