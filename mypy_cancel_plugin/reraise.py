@@ -26,6 +26,8 @@ from mypy_cancel_plugin import predicates, walk
 from mypy_cancel_plugin.conditions import CurrentTask, Truth, evaluate, none_check, place_of
 
 if TYPE_CHECKING:
+    from mypy.options import Options
+
     from mypy_cancel_plugin.context import FunctionScope, ModuleContext
 
 
@@ -66,19 +68,35 @@ _BEING_HANDLED = "the exception being handled"
 class FunctionFacts:
     """What the analysis of every handler of one function needs, gathered in one pass."""
 
-    def __init__(self, scope: FunctionScope) -> None:
+    def __init__(self, scope: FunctionScope, options: Options | None) -> None:
         self.current_task = CurrentTask(scope.nodes, scope.resolver)
         # Statement -> (block, index) holding it, and block -> the statement it belongs to.
         self.position: dict[int, tuple[nodes.Block, int]] = {}
         self.owner: dict[int, nodes.Statement] = {}
+        # ``<name>.cancel()`` calls: the dotted name of the receiver -> the first line calling it.
+        self.cancelled: dict[str, int] = {}
+        # Roots of the code mypy does not check: blocks it marked unreachable, and the
+        # statements after one that never completes (``return``, ``raise``, an assert that fails
+        # for the target, a ``NoReturn`` call).
+        dead_roots: list[nodes.Node] = []
         for node in scope.nodes:
             if isinstance(node, nodes.Block):
                 for index, statement in enumerate(node.body):
                     self.position[id(statement)] = (node, index)
+                ends = next((i for i, stmt in enumerate(node.body) if _never_completes(stmt, scope, options)), None)
+                if node.is_unreachable:
+                    dead_roots.append(node)
+                elif ends is not None:
+                    dead_roots += node.body[ends + 1:]
             elif isinstance(node, nodes.Statement):
                 for child in walk.children(node):
                     if isinstance(child, nodes.Block):
                         self.owner[id(child)] = node
+            elif isinstance(node, nodes.CallExpr) and isinstance(node.callee, nodes.MemberExpr):
+                name = walk.dotted_name(node.callee.expr)
+                if node.callee.name == "cancel" and name is not None:
+                    self.cancelled.setdefault(name, node.line)
+        self.dead = {id(node) for root in dead_roots for node in (root, *walk.descendants(root))}
 
     def continuation(self, stmt: nodes.Statement) -> list[nodes.Statement]:
         """The statements that run after ``stmt`` completes, in order, up to the end of the function.
@@ -100,7 +118,7 @@ class FunctionFacts:
 def function_facts(scope: FunctionScope, module: ModuleContext) -> FunctionFacts:
     key = ("facts", id(scope))
     if key not in module.reraise_memo:
-        module.reraise_memo[key] = (scope, FunctionFacts(scope))  # the scope is kept so its id stays its own
+        module.reraise_memo[key] = (scope, FunctionFacts(scope, module.options))  # the scope is kept so its id stays its own
     return module.reraise_memo[key][1]
 
 
@@ -425,6 +443,15 @@ class ReraiseFlow:
             return Truth.FALSE
         taken = frozenset().union(*(f[0] for f in found if f is not None and f[1]))
         return Truth.TRUE if self._kinds <= taken else Truth.UNKNOWN
+
+
+def _never_completes(stmt: nodes.Statement, scope: FunctionScope, options: Options | None) -> bool:
+    """A statement after which mypy checks nothing in the same block."""
+    if isinstance(stmt, (nodes.ReturnStmt, nodes.RaiseStmt, nodes.BreakStmt, nodes.ContinueStmt)):
+        return True
+    if isinstance(stmt, nodes.AssertStmt):
+        return evaluate(stmt.expr, lambda _: Truth.UNKNOWN, options) is Truth.FALSE
+    return isinstance(stmt, nodes.ExpressionStmt) and isinstance(scope.resolver.type_of(stmt.expr), UninhabitedType)
 
 
 def _group_members_of(expr: nodes.Expression | None) -> nodes.Expression | None:
