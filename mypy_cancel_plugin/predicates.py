@@ -132,19 +132,24 @@ def libraries_in_play(tree: nodes.MypyFile) -> frozenset[str]:
     trio's where trio or anyio is imported; asyncio's where asyncio or anyio is, and in any
     module that does not import trio (the default event loop).
     """
-    imported: set[str] = set()
-    for imp in tree.imports:
-        if isinstance(imp, nodes.Import):
-            imported.update(name for name, _ in imp.ids)
-        elif isinstance(imp, (nodes.ImportFrom, nodes.ImportAll)):
-            imported.add(imp.id)
-    roots = {name.partition(".")[0] for name in imported}
+    roots = imported_packages(tree)
     libraries = set()
     if roots & {"asyncio", "anyio"} or "trio" not in roots:
         libraries.add("asyncio")
     if roots & {"trio", "anyio"}:
         libraries.add("trio")
     return frozenset(libraries)
+
+
+def imported_packages(tree: nodes.MypyFile) -> frozenset[str]:
+    """The top-level packages a module imports."""
+    imported: set[str] = set()
+    for imp in tree.imports:
+        if isinstance(imp, nodes.Import):
+            imported.update(name for name, _ in imp.ids)
+        elif isinstance(imp, (nodes.ImportFrom, nodes.ImportAll)):
+            imported.add(imp.id)
+    return frozenset(name.partition(".")[0] for name in imported)
 
 
 def with_grouped_cancellation(libraries: frozenset[str]) -> frozenset[str]:

@@ -22,7 +22,7 @@ from mypy import nodes
 from mypy.patterns import AsPattern
 from mypy.types import AnyType, Instance, ProperType, TypeType, UninhabitedType, get_proper_type
 
-from mypy_cancel_plugin import predicates, walk
+from mypy_cancel_plugin import predicates, semantics, walk
 from mypy_cancel_plugin.conditions import CurrentTask, Truth, evaluate, none_check, place_of
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ class Escape:
 
 
 _LOOP_EXITS = (EscapeKind.BREAKS, EscapeKind.CONTINUES)
+_SIMPLE_STATEMENTS = (nodes.ExpressionStmt, nodes.AssignmentStmt, nodes.OperatorAssignmentStmt, nodes.ReturnStmt)
 _ENDING = (EscapeKind.FALLS_THROUGH, EscapeKind.RETURNS)
 _BEING_HANDLED = "the exception being handled"
 
@@ -119,7 +120,8 @@ def function_facts(scope: FunctionScope, module: ModuleContext) -> FunctionFacts
     key = ("facts", id(scope))
     if key not in module.reraise_memo:
         module.reraise_memo[key] = (scope, FunctionFacts(scope, module.options))  # the scope is kept so its id stays its own
-    return module.reraise_memo[key][1]
+    facts: FunctionFacts = module.reraise_memo[key][1]
+    return facts
 
 
 class ReraiseFlow:
@@ -132,6 +134,7 @@ class ReraiseFlow:
         bound: nodes.Var | None,
         kinds: frozenset[str] | None = None,
         origin: nodes.TryStmt | None = None,
+        level_triggered: bool | None = None,
     ) -> None:
         self._scope = scope
         self._module = module
@@ -141,6 +144,12 @@ class ReraiseFlow:
         self._origin = origin  # the try statement whose handler this is: its continuation may re-raise
         # The cancellations the exception in hand can be (what earlier clauses left to this one).
         self._kinds = kinds if kinds is not None else module.libraries_in_play
+        # Whether the cancellation is raised again at every checkpoint (trio, anyio), and how
+        # many enclosing ``with`` statements of the analysed block shield it from that.
+        if level_triggered is None:
+            level_triggered = semantics.is_level_triggered(self._kinds, _imported_packages(module))
+        self._level_triggered = level_triggered
+        self._shielded = 0
         # Names of the exceptions caught by enclosing handlers *inside* the analysed block:
         # a bare ``raise`` there re-raises that exception, not ours.
         self._inner_handlers: list[str] = []
@@ -153,7 +162,7 @@ class ReraiseFlow:
 
     def _continuation_escapes(self, stmt: nodes.Statement, place: object) -> list[Escape]:
         """How the code after ``stmt`` ends when ``place`` holds the exception in hand."""
-        flow = ReraiseFlow(self._scope, self._module, None, self._kinds)
+        flow = ReraiseFlow(self._scope, self._module, None, self._kinds, level_triggered=self._level_triggered)
         flow._carriers = {place}
         flow._inner_handlers = [_BEING_HANDLED]  # a bare ``raise`` there is not about our exception
         return flow._block(self._facts.continuation(stmt), stmt.line)
@@ -241,6 +250,8 @@ class ReraiseFlow:
 
     def _statement(self, stmt: nodes.Statement) -> list[Escape]:
         falls = [Escape(EscapeKind.FALLS_THROUGH, stmt.end_line or stmt.line)]
+        if isinstance(stmt, _SIMPLE_STATEMENTS) and self._reaches_checkpoint(stmt):
+            return []  # the cancellation is raised again there
         if isinstance(stmt, nodes.Block):
             return [] if stmt.is_unreachable else self._block(stmt.body, stmt.line)
         if isinstance(stmt, nodes.RaiseStmt):
@@ -256,7 +267,7 @@ class ReraiseFlow:
         if isinstance(stmt, (nodes.WhileStmt, nodes.ForStmt)):
             return self._loop(stmt)
         if isinstance(stmt, nodes.WithStmt):
-            return self._block(stmt.body.body, stmt.line)
+            return self._with(stmt)
         if isinstance(stmt, nodes.TryStmt):
             return self._try(stmt)
         if isinstance(stmt, nodes.MatchStmt):
@@ -306,6 +317,14 @@ class ReraiseFlow:
                 stmt = else_body.body[0]
                 continue
             return escapes + self._block(else_body.body, else_body.line)
+
+    def _with(self, stmt: nodes.WithStmt) -> list[Escape]:
+        shields = any(_shields(manager) for manager in stmt.expr)
+        self._shielded += shields
+        try:
+            return self._block(stmt.body.body, stmt.line)
+        finally:
+            self._shielded -= shields
 
     def _loop(self, stmt: nodes.WhileStmt | nodes.ForStmt) -> list[Escape]:
         inner = self._block(stmt.body.body, stmt.line)
@@ -393,15 +412,38 @@ class ReraiseFlow:
         Only helpers of the module being checked are read: other modules' bodies may come
         from mypy's cache without their statements, and the answer must not depend on that.
         """
-        key = ("helper", id(helper), parameter.name if parameter is not None else None)
+        checkpoints_raise = self._level_triggered and not self._shielded
+        key = ("helper", id(helper), parameter.name if parameter is not None else None, checkpoints_raise)
         memo = self._module.reraise_memo
         if key not in memo:
             memo[key] = False  # a recursive helper is not assumed to raise
             helper_scope = self._module.scope_of(helper)
-            flow = ReraiseFlow(helper_scope, self._module, parameter, self._module.libraries_in_play)
+            flow = ReraiseFlow(
+                helper_scope, self._module, parameter, self._module.libraries_in_play, level_triggered=checkpoints_raise
+            )
             ends = flow.escapes(helper.body)
             memo[key] = not any(e.kind in _ENDING for e in ends) if parameter is None else not ends
         return bool(memo[key])
+
+    def _reaches_checkpoint(self, stmt: nodes.Statement) -> bool:
+        """Level-triggered cancellation, unshielded: ``stmt`` awaits a checkpoint, which raises it again."""
+        if not self._level_triggered or self._shielded:
+            return False
+        return any(isinstance(node, nodes.AwaitExpr) and self._is_checkpoint(node) for node in walk.descendants(stmt))
+
+    def _is_checkpoint(self, awaited: nodes.AwaitExpr) -> bool:
+        """Awaiting a call of the checkpointing libraries, or of a helper of this module that checkpoints (or raises) on every path."""
+        call = awaited.expr
+        if not isinstance(call, nodes.CallExpr):
+            return False
+        callee = self._resolver.definition_of(call.callee)
+        fullname = callee.fullname if callee is not None else getattr(call.callee, "fullname", "")
+        if fullname.partition(".")[0] in semantics.CHECKPOINT_PACKAGES:
+            return True
+        return (
+            isinstance(callee, nodes.FuncDef) and callee.is_coroutine and self._module.defines(callee)
+            and self._summary(callee, None)
+        )
 
     def _defers_reraise(self, stmt: nodes.AssignmentStmt) -> bool:
         """``err = exc`` (or ``self.error = exc``) where every path after the try statement raises it."""
@@ -443,6 +485,27 @@ class ReraiseFlow:
             return Truth.FALSE
         taken = frozenset().union(*(f[0] for f in found if f is not None and f[1]))
         return Truth.TRUE if self._kinds <= taken else Truth.UNKNOWN
+
+
+def _shields(manager: nodes.Expression) -> bool:
+    """``CancelScope(shield=True)``, ``move_on_after(..., shield=True)`` and the like."""
+    return (
+        isinstance(manager, nodes.CallExpr)
+        and isinstance(manager.callee, nodes.RefExpr)
+        and manager.callee.fullname in semantics.SHIELDING_CALLS
+        and any(
+            name == "shield" and isinstance(value, nodes.NameExpr) and value.fullname == "builtins.True"
+            for name, value in zip(manager.arg_names, manager.args, strict=True)
+        )
+    )
+
+
+def _imported_packages(module: ModuleContext) -> frozenset[str]:
+    key = "imported packages"
+    if key not in module.reraise_memo:
+        module.reraise_memo[key] = predicates.imported_packages(module.tree)
+    packages: frozenset[str] = module.reraise_memo[key]
+    return packages
 
 
 def _never_completes(stmt: nodes.Statement, scope: FunctionScope, options: Options | None) -> bool:

@@ -33,18 +33,32 @@ CANCEL_COUNT_DECREMENTERS = frozenset({"uncancel"})
 
 # Libraries whose cancellation is level-triggered: a cancelled scope raises its cancellation
 # again at every checkpoint until the scope is left, so a handler that reaches an unshielded
-# checkpoint cannot swallow it.  anyio is level-triggered on every backend.
-LEVEL_TRIGGERED_LIBRARIES = frozenset({"trio", "anyio"})
-# Awaiting a call of an async function defined in these packages is a checkpoint.
+# checkpoint cannot swallow it.  The keys are the cancellation kinds of ``predicates``; asyncio's
+# is level-triggered only where it comes through anyio (a module importing anyio, not asyncio).
+LEVEL_TRIGGERED_KINDS = frozenset({"trio", "trio-group"})
+LEVEL_TRIGGERED_FRAMEWORKS = frozenset({"anyio"})
+# Awaiting a call of an async function or method defined in these packages is a checkpoint.
 CHECKPOINT_PACKAGES = frozenset({"trio", "anyio"})
-# Cancel scope constructors whose ``shield=True`` keyword stops cancellation from reaching the body.
+# Cancel scopes (and their constructors) whose ``shield=True`` keeps cancellation out of the body.
 SHIELDING_CALLS = frozenset({
     "trio._core._run.CancelScope",
-    "anyio._core._tasks.CancelScope",
-    "anyio._core._tasks.move_on_after",
-    "anyio._core._tasks.fail_after",
     "trio._timeouts.move_on_after",
     "trio._timeouts.move_on_at",
     "trio._timeouts.fail_after",
     "trio._timeouts.fail_at",
+    "anyio._core._tasks.CancelScope",
+    "anyio._core._tasks.move_on_after",
+    "anyio._core._tasks.move_on_at",
+    "anyio._core._tasks.fail_after",
+    "anyio._core._tasks.fail_at",
 })
+
+
+def is_level_triggered(kinds: frozenset[str], imported: frozenset[str]) -> bool:
+    """Whether every cancellation of ``kinds`` is raised again at the next checkpoint.
+
+    ``imported`` holds the top-level packages the module imports.
+    """
+    asyncio_via_framework = bool(imported & LEVEL_TRIGGERED_FRAMEWORKS) and "asyncio" not in imported
+    rest = kinds - LEVEL_TRIGGERED_KINDS - ({"asyncio"} if asyncio_via_framework else set())
+    return bool(kinds) and not rest
