@@ -76,6 +76,8 @@ class FunctionFacts:
         self.owner: dict[int, nodes.Statement] = {}
         # ``<name>.cancel()`` calls: the dotted name of the receiver -> the first line calling it.
         self.cancelled: dict[str, int] = {}
+        # Places (variables, ``self`` attributes) some ``raise`` of this function raises.
+        self.raised: set[object] = set()
         # Roots of the code mypy does not check: blocks it marked unreachable, and the
         # statements after one that never completes (``return``, ``raise``, an assert that fails
         # for the target, a ``NoReturn`` call).
@@ -93,27 +95,30 @@ class FunctionFacts:
                 for child in walk.children(node):
                     if isinstance(child, nodes.Block):
                         self.owner[id(child)] = node
+            if isinstance(node, nodes.RaiseStmt) and node.expr is not None and place_of(node.expr) is not None:
+                self.raised.add(place_of(node.expr))
             elif isinstance(node, nodes.CallExpr) and isinstance(node.callee, nodes.MemberExpr):
                 name = walk.dotted_name(node.callee.expr)
                 if node.callee.name == "cancel" and name is not None:
                     self.cancelled.setdefault(name, node.line)
         self.dead = {id(node) for root in dead_roots for node in (root, *walk.descendants(root))}
 
-    def continuation(self, stmt: nodes.Statement) -> list[nodes.Statement]:
-        """The statements that run after ``stmt`` completes, in order, up to the end of the function.
+    def continuation(self, stmt: nodes.Statement) -> list[tuple[nodes.Block, int]]:
+        """What runs after ``stmt`` completes, up to the end of the function: each enclosing
+        block from the index that follows, innermost first.
 
         A loop around ``stmt`` is followed by what comes after the loop: whatever later
         iterations do, that code runs last.
         """
-        following: list[nodes.Statement] = []
+        levels: list[tuple[nodes.Block, int]] = []
         while id(stmt) in self.position:
             block, index = self.position[id(stmt)]
-            following += block.body[index + 1:]
+            levels.append((block, index + 1))
             owner = self.owner.get(id(block))
             if owner is None:
                 break
             stmt = owner
-        return following
+        return levels
 
 
 def function_facts(scope: FunctionScope, module: ModuleContext) -> FunctionFacts:
@@ -160,12 +165,40 @@ class ReraiseFlow:
         self._follow_the_exception(block)
         return sorted(set(self._block(block.body, block.line)), key=lambda e: (e.line, e.kind.value))
 
-    def _continuation_escapes(self, stmt: nodes.Statement, place: object) -> list[Escape]:
-        """How the code after ``stmt`` ends when ``place`` holds the exception in hand."""
+    def _continuation_reraises(self, stmt: nodes.Statement, place: object) -> bool:
+        """Whether every path through the code after ``stmt`` raises ``place`` (holding the exception in hand)."""
         flow = ReraiseFlow(self._scope, self._module, None, self._kinds, level_triggered=self._level_triggered)
         flow._carriers = {place}
         flow._inner_handlers = [_BEING_HANDLED]  # a bare ``raise`` there is not about our exception
-        return flow._block(self._facts.continuation(stmt), stmt.line)
+        for block, start in self._facts.continuation(stmt):
+            ending = flow._suffix_endings(block, place)[start]
+            if ending is not None:
+                return ending
+        return False
+
+    def _suffix_endings(self, block: nodes.Block, place: object) -> list[bool | None]:
+        """For each index of ``block``: do the statements from there on all re-raise (``True``),
+        does some path escape (``False``), or do they all fall through (``None``)?
+
+        Computed once per block and place, from the end backwards, so the deferred re-raises
+        of many handlers in one function stay linear.
+        """
+        key = ("suffix", id(block), place, self._kinds, self._level_triggered)
+        memo = self._module.reraise_memo
+        if key not in memo:
+            endings: list[bool | None] = [None] * (len(block.body) + 1)
+            for index in range(len(block.body) - 1, -1, -1):
+                statement = block.body[index]
+                outcome = [] if getattr(statement, "is_unreachable", False) else self._statement(statement)
+                if getattr(statement, "is_unreachable", False) or (
+                    outcome and all(e.kind is EscapeKind.FALLS_THROUGH for e in outcome)
+                ):
+                    endings[index] = endings[index + 1]
+                else:
+                    endings[index] = not outcome
+            memo[key] = (block, endings)
+        found: list[bool | None] = memo[key][1]
+        return found
 
     # -- where the exception goes -------------------------------------------------------------
 
@@ -451,7 +484,7 @@ class ReraiseFlow:
             return False
         places = [place_of(target) for target in stmt.lvalues]
         return any(
-            place is not None and not self._continuation_escapes(self._origin, place)
+            place in self._facts.raised and self._continuation_reraises(self._origin, place)
             for place in places
         )
 
