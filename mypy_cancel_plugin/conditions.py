@@ -165,7 +165,10 @@ class CurrentTask:
 
     def __init__(self, scope_nodes: Sequence[nodes.Node], resolver: Resolver) -> None:
         self._resolver = resolver
-        self._assigned: dict[object, list[nodes.Expression]] = {}
+        # Place -> every value this function stores there (``None``: a value not written out,
+        # such as a loop or ``with`` target's).
+        self._assigned: dict[object, list[nodes.Expression | None]] = {}
+        self._places_known: dict[object, bool] = {}
         for node in scope_nodes:
             if isinstance(node, nodes.AssignmentStmt):
                 for lvalue in node.lvalues:
@@ -181,22 +184,28 @@ class CurrentTask:
     def _record(self, target: nodes.Expression, value: nodes.Expression | None) -> None:
         key = place_of(target)
         if key is not None:
-            self._assigned.setdefault(key, []).append(value if value is not None else nodes.TempNode(AnyType(0)))
+            self._assigned.setdefault(key, []).append(value)
         elif isinstance(target, (nodes.TupleExpr, nodes.ListExpr)):
             for item in target.items:
                 self._record(item, None)
 
-    def is_current_task(self, expr: nodes.Expression, depth: int = 0) -> bool:
-        if depth > 8 or not _may_be_task(self._resolver.type_of(expr)):
+    def is_current_task(self, expr: nodes.Expression) -> bool:
+        while isinstance(expr, (nodes.AssignmentExpr, nodes.CastExpr)):
+            expr = expr.value if isinstance(expr, nodes.AssignmentExpr) else expr.expr
+        if not _may_be_task(self._resolver.type_of(expr)):
             return False
         if isinstance(expr, nodes.CallExpr):
             return isinstance(expr.callee, nodes.RefExpr) and expr.callee.fullname in semantics.CURRENT_TASK_FUNCTIONS
-        if isinstance(expr, (nodes.AssignmentExpr, nodes.CastExpr)):
-            return self.is_current_task(expr.value if isinstance(expr, nodes.AssignmentExpr) else expr.expr, depth + 1)
         key = place_of(expr)
-        values = self._assigned.get(key, []) if key is not None else []
-        found = [value for value in values if not _is_none(value)]
-        return bool(found) and all(self.is_current_task(value, depth + 1) for value in found)
+        if key is None:
+            return False
+        if key not in self._places_known:
+            self._places_known[key] = False  # a place assigned from itself is not known to hold the task
+            found = [value for value in self._assigned.get(key, []) if value is None or not _is_none(value)]
+            self._places_known[key] = bool(found) and all(
+                value is not None and self.is_current_task(value) for value in found
+            )
+        return self._places_known[key]
 
     def count(self, expr: nodes.Expression) -> Interval | None:
         """While the current task is being cancelled: the value of ``<current task>.cancelling()``/``.uncancel()``.

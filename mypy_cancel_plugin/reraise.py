@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from mypy import nodes
 from mypy.patterns import AsPattern
-from mypy.types import AnyType, Instance, ProperType, TypeType, UninhabitedType, get_proper_type
+from mypy.types import AnyType, Instance, ProperType, TypeType, UninhabitedType
 
 from mypy_cancel_plugin import predicates, semantics, walk
 from mypy_cancel_plugin.conditions import CurrentTask, Truth, evaluate, none_check, place_of
