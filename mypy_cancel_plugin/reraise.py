@@ -209,34 +209,36 @@ class ReraiseFlow:
         ``exc.exceptions[0]``, and the part of a ``split``/``subgroup`` of the caught group that
         keeps the cancellation.  Repeated until nothing changes: a copy of a copy is a copy.
         """
-        copies: list[tuple[nodes.Expression, nodes.Expression]] = []
+        # (target, value, whether the target receives one member of the value's group)
+        copies: list[tuple[nodes.Expression, nodes.Expression, bool]] = []
         for node in walk.descendants(block):
             if isinstance(node, nodes.AssignmentStmt):
-                copies += [(lvalue, node.rvalue) for lvalue in node.lvalues]
+                copies += [(lvalue, node.rvalue, False) for lvalue in node.lvalues]
             elif isinstance(node, nodes.AssignmentExpr):
-                copies.append((node.target, node.value))
-            elif isinstance(node, nodes.ForStmt) and _group_members_of(node.expr) is not None:
-                copies.append((node.index, node.expr))
+                copies.append((node.target, node.value, False))
+            elif isinstance(node, nodes.ForStmt):
+                copies.append((node.index, node.expr, True))
         changed = True
         while changed:
             changed = False
-            for target, value in copies:
-                for place in self._places_receiving(target, value):
-                    if place not in self._carriers:
-                        self._carriers.add(place)
-                        changed = True
+            for target, value, member in copies:
+                place = self._place_receiving(target, value, member)
+                if place is not None and place not in self._carriers:
+                    self._carriers.add(place)
+                    changed = True
 
-    def _places_receiving(self, target: nodes.Expression, value: nodes.Expression) -> list[object]:
-        split = self._split_part(value)
-        if split is not None:
-            if isinstance(target, nodes.TupleExpr) and len(target.items) == 2 and split in (0, 1):
-                target = target.items[split]
-            elif split != "whole":
-                return []
-        elif not self._holds_exception(value) and not self._holds_exception(_group_members_of(value)):
-            return []
-        place = place_of(target)
-        return [place] if place is not None else []
+    def _place_receiving(self, target: nodes.Expression, value: nodes.Expression, member: bool) -> object | None:
+        """Where ``target = value`` (or ``for target in value``) stores the exception in hand, if it does."""
+        if member:
+            return place_of(target) if self._holds_exception(_group_members_of(value)) else None
+        part = self._split_part(value)
+        if part is None:
+            return place_of(target) if self._holds_exception(value) else None
+        if part == "whole":
+            return place_of(target)
+        if isinstance(target, nodes.TupleExpr) and len(target.items) == 2 and part in (0, 1):
+            return place_of(target.items[part])
+        return None
 
     def _split_part(self, value: nodes.Expression) -> int | str | None:
         """For ``group.split(T)``/``group.subgroup(T)`` of a carrier: which part keeps the cancellation.
