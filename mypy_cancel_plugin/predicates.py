@@ -152,6 +152,11 @@ def imported_packages(tree: nodes.MypyFile) -> frozenset[str]:
     return frozenset(name.partition(".")[0] for name in imported)
 
 
+def member_kinds(kinds: frozenset[str]) -> frozenset[str]:
+    """The cancellations a member of a caught exception group can be: trio's grouped one is a plain ``Cancelled`` there."""
+    return frozenset("trio" if kind == TRIO_GROUPED else kind for kind in kinds)
+
+
 def with_grouped_cancellation(libraries: frozenset[str]) -> frozenset[str]:
     """Where trio's cancellation is in play, so is trio's cancellation inside exception groups."""
     return libraries | {TRIO_GROUPED} if "trio" in libraries else libraries

@@ -160,6 +160,8 @@ class ReraiseFlow:
         self._inner_handlers: list[str] = []
         # Places (variables, ``self`` attributes) holding the exception in hand or its cancellation.
         self._carriers: set[object] = {bound} if bound is not None else set()
+        # The carriers that hold one member of a caught group rather than the exception itself.
+        self._member_places: set[object] = set()
 
     def escapes(self, block: nodes.Block) -> list[Escape]:
         self._follow_the_exception(block)
@@ -225,6 +227,8 @@ class ReraiseFlow:
                 place = self._place_receiving(target, value, member)
                 if place is not None and place not in self._carriers:
                     self._carriers.add(place)
+                    if member or self._is_member(value):
+                        self._member_places.add(place)
                     changed = True
 
     def _place_receiving(self, target: nodes.Expression, value: nodes.Expression, member: bool) -> object | None:
@@ -267,6 +271,14 @@ class ReraiseFlow:
         if isinstance(expr, nodes.IndexExpr):
             return self._holds_exception(_group_members_of(expr.base))
         return expr is not None and place_of(expr) in self._carriers
+
+    def _is_member(self, expr: nodes.Expression) -> bool:
+        """``expr`` holds one member of the caught group (``group.exceptions[0]``, a loop variable over them, a copy)."""
+        if isinstance(expr, (nodes.AssignmentExpr, nodes.CastExpr)):
+            return self._is_member(expr.value if isinstance(expr, nodes.AssignmentExpr) else expr.expr)
+        if isinstance(expr, nodes.IndexExpr):
+            return self._holds_exception(_group_members_of(expr.base))
+        return place_of(expr) in self._member_places
 
     # -- statements ---------------------------------------------------------------------------
 
@@ -514,12 +526,13 @@ class ReraiseFlow:
             and self._holds_exception(call.args[0])
         ):
             return Truth.UNKNOWN
+        kinds = predicates.member_kinds(self._kinds) if self._is_member(call.args[0]) else self._kinds
         classes = predicates.classes_named_by(call.args[1], self._resolver)
         found = [predicates.cancellation_libraries(c) for c in classes]
-        if all(f is None or not (f[0] & self._kinds) for f in found):
+        if all(f is None or not (f[0] & kinds) for f in found):
             return Truth.FALSE
         taken = frozenset().union(*(f[0] for f in found if f is not None and f[1]))
-        return Truth.TRUE if self._kinds <= taken else Truth.UNKNOWN
+        return Truth.TRUE if kinds <= taken else Truth.UNKNOWN
 
 
 def _shields(manager: nodes.Expression) -> bool:
