@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from mypy import nodes
 from mypy.errorcodes import ErrorCode
@@ -47,8 +48,8 @@ class ModuleContext:
     # mypy's scope of the function the rules are checking now (``report`` files findings under it).
     enclosing: tuple[nodes.FuncDef | nodes.TypeInfo, ...] = ()
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    # Memo for the re-raise analysis: helper function id -> whether every path through it raises.
-    helpers_that_always_raise: dict[int, bool] = field(default_factory=dict)
+    # Memo for the re-raise analysis: per-function facts and helper summaries, computed once.
+    reraise_memo: dict[object, Any] = field(default_factory=dict)
 
     @cached_property
     def _scopes_by_function(self) -> dict[int, walk.ScopeNodes]:

@@ -19,22 +19,17 @@ from mypy.types import (
     get_proper_type,
 )
 
+from mypy_cancel_plugin.semantics import CANCEL_SCOPES, CANCELLATION_CLASSES
 from mypy_cancel_plugin.static_types import Resolver
 
 BASE_EXCEPTION = "builtins.BaseException"
 
-# The exception each library raises inside a task (or trio/anyio scope) that is being cancelled.
-# anyio has no class of its own: ``anyio.get_cancelled_exc_class()`` is typed
-# ``type[BaseException]`` and is recognised through that type.
-CANCELLATION_CLASSES = {
-    "asyncio.exceptions.CancelledError": "asyncio",
-    "trio._core._exceptions.Cancelled": "trio",
-}
 # A trio nursery (and anyio on trio) can raise a ``BaseExceptionGroup`` holding ``Cancelled``:
 # ``except BaseExceptionGroup`` and ``except*`` meet trio's cancellation in that form too.
 # asyncio's TaskGroup never groups the cancellation of the task that awaits it.
 TRIO_GROUPED = "trio-group"
 BASE_EXCEPTION_GROUP = "builtins.BaseExceptionGroup"
+_MAX_TYPE_DEPTH = 8
 ALL_LIBRARIES = frozenset({*CANCELLATION_CLASSES.values(), TRIO_GROUPED})
 
 
@@ -68,23 +63,29 @@ def is_cancellation_instance(typ: ProperType | None) -> bool:
     return isinstance(typ, Instance) and cancellation_libraries(typ.type) is not None
 
 
-def exception_classes(typ: ProperType | None) -> list[nodes.TypeInfo]:
-    """The classes an ``except`` clause names when its expression has type ``typ``."""
+def exception_classes(typ: ProperType | None, depth: int = 0) -> list[nodes.TypeInfo]:
+    """The classes an ``except`` clause names when its expression has type ``typ``.
+
+    ``depth`` bounds the unfolding of a recursive alias (``Excs = type[E] | tuple[Excs, ...]``).
+    """
+    if depth > _MAX_TYPE_DEPTH:
+        return []
+    depth += 1
     if isinstance(typ, TypeType):
         item = get_proper_type(typ.item)
         if isinstance(item, Instance):
             return [item.type]
         if isinstance(item, UnionType):
-            return [c for member in item.items for c in exception_classes(TypeType(member))]
+            return [c for member in item.items for c in exception_classes(TypeType(member), depth)]
         return []
     if isinstance(typ, FunctionLike) and typ.is_type_obj():
         return [typ.type_object()]
     if isinstance(typ, TupleType):
-        return [c for item in typ.items for c in exception_classes(get_proper_type(item))]
+        return [c for item in typ.items for c in exception_classes(get_proper_type(item), depth)]
     if isinstance(typ, Instance) and typ.type.fullname == "builtins.tuple" and typ.args:
-        return exception_classes(get_proper_type(typ.args[0]))
+        return exception_classes(get_proper_type(typ.args[0]), depth)
     if isinstance(typ, UnionType):
-        return [c for item in typ.items for c in exception_classes(get_proper_type(item))]
+        return [c for item in typ.items for c in exception_classes(get_proper_type(item), depth)]
     return []
 
 
@@ -131,19 +132,29 @@ def libraries_in_play(tree: nodes.MypyFile) -> frozenset[str]:
     trio's where trio or anyio is imported; asyncio's where asyncio or anyio is, and in any
     module that does not import trio (the default event loop).
     """
-    imported: set[str] = set()
-    for imp in tree.imports:
-        if isinstance(imp, nodes.Import):
-            imported.update(name for name, _ in imp.ids)
-        elif isinstance(imp, (nodes.ImportFrom, nodes.ImportAll)):
-            imported.add(imp.id)
-    roots = {name.partition(".")[0] for name in imported}
+    roots = imported_packages(tree)
     libraries = set()
     if roots & {"asyncio", "anyio"} or "trio" not in roots:
         libraries.add("asyncio")
     if roots & {"trio", "anyio"}:
         libraries.add("trio")
     return frozenset(libraries)
+
+
+def imported_packages(tree: nodes.MypyFile) -> frozenset[str]:
+    """The top-level packages a module imports."""
+    imported: set[str] = set()
+    for imp in tree.imports:
+        if isinstance(imp, nodes.Import):
+            imported.update(name for name, _ in imp.ids)
+        elif isinstance(imp, (nodes.ImportFrom, nodes.ImportAll)):
+            imported.add(imp.id)
+    return frozenset(name.partition(".")[0] for name in imported)
+
+
+def member_kinds(kinds: frozenset[str]) -> frozenset[str]:
+    """The cancellations a member of a caught exception group can be: trio's grouped one is a plain ``Cancelled`` there."""
+    return frozenset("trio" if kind == TRIO_GROUPED else kind for kind in kinds)
 
 
 def with_grouped_cancellation(libraries: frozenset[str]) -> frozenset[str]:
@@ -153,15 +164,6 @@ def with_grouped_cancellation(libraries: frozenset[str]) -> frozenset[str]:
 
 EVENT_LOOP = "asyncio.events.AbstractEventLoop"
 FUTURES = ("asyncio.futures.Future", "_asyncio.Future")
-# Cancel scopes by fullname, with the public name messages use.
-CANCEL_SCOPES = {
-    "asyncio.taskgroups.TaskGroup": "asyncio.TaskGroup",
-    "asyncio.timeouts.Timeout": "asyncio.Timeout",
-    "anyio.abc._tasks.TaskGroup": "anyio TaskGroup",
-    "anyio._core._tasks.CancelScope": "anyio.CancelScope",
-    "trio._core._run.Nursery": "trio.Nursery",
-    "trio._core._run.CancelScope": "trio.CancelScope",
-}
 # Context-manager wrappers whose first type argument is what ``with`` enters (``trio.open_nursery()``).
 CONTEXT_MANAGER_WRAPPERS = (
     "contextlib.AbstractAsyncContextManager",

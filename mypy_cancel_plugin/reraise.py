@@ -2,28 +2,32 @@
 
 ``escapes(block)`` follows every path through a handler (or ``finally``) body and returns
 where each path that does *not* propagate the exception in hand ends: falling off the end,
-``return``, ``break``, ``continue`` or raising something else.  Paths end correctly at
-``raise``, ``raise <bound name>``, raising another cancellation, or a call declared
-``NoReturn``.  Branches are pruned where the code itself proves the exception in hand is
-not the current task's cancellation: ``isinstance`` checks on the bound name and tests of
-``Task.cancelling()``/``Task.uncancel()``.
+``return``, ``break``, ``continue`` or raising something else.  Paths end correctly where the
+exception in hand is raised again: a bare ``raise``, raising any value that holds it (the
+bound name, a copy, an attribute, a member or part of a caught group), raising another
+cancellation, a call that never returns or a helper that re-raises what it is given, and an
+assignment to a place that the code after the ``try`` raises.  A branch is pruned when its
+condition cannot hold while the exception in hand is the current task's cancellation and that
+task is still being cancelled (``conditions``).
 """
 
 from __future__ import annotations
 
 import enum
-import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mypy import nodes
 from mypy.patterns import AsPattern
-from mypy.types import Instance, ProperType, TypeType, UninhabitedType
+from mypy.types import AnyType, Instance, ProperType, TypeType, UninhabitedType
 
-from mypy_cancel_plugin import predicates, walk
+from mypy_cancel_plugin import predicates, semantics, walk
+from mypy_cancel_plugin.conditions import CurrentTask, Truth, evaluate, none_check, place_of
 
 if TYPE_CHECKING:
+    from mypy.options import Options
+
     from mypy_cancel_plugin.context import FunctionScope, ModuleContext
 
 
@@ -57,31 +61,72 @@ class Escape:
 
 
 _LOOP_EXITS = (EscapeKind.BREAKS, EscapeKind.CONTINUES)
-_COMPARISONS: dict[str, Callable[[int, int], bool]] = {
-    ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
-    "==": operator.eq, "!=": operator.ne,
-}
-_CANCEL_COUNTERS = ("cancelling", "uncancel")
+_SIMPLE_STATEMENTS = (nodes.ExpressionStmt, nodes.AssignmentStmt, nodes.OperatorAssignmentStmt, nodes.ReturnStmt)
+_ENDING = (EscapeKind.FALLS_THROUGH, EscapeKind.RETURNS)
+_BEING_HANDLED = "the exception being handled"
 
 
-def is_cancel_counter(expr: nodes.Expression) -> bool:
-    """``<task>.cancelling()`` or ``<task>.uncancel()``: the current cancellation count."""
-    return (
-        isinstance(expr, nodes.CallExpr)
-        and not expr.args
-        and isinstance(expr.callee, nodes.MemberExpr)
-        and expr.callee.name in _CANCEL_COUNTERS
-    )
+class FunctionFacts:
+    """What the analysis of every handler of one function needs, gathered in one pass."""
+
+    def __init__(self, scope: FunctionScope, options: Options | None) -> None:
+        self.current_task = CurrentTask(scope.nodes, scope.resolver)
+        # Statement -> (block, index) holding it, and block -> the statement it belongs to.
+        self.position: dict[int, tuple[nodes.Block, int]] = {}
+        self.owner: dict[int, nodes.Statement] = {}
+        # ``<name>.cancel()`` calls: the dotted name of the receiver -> the first line calling it.
+        self.cancelled: dict[str, int] = {}
+        # Places (variables, ``self`` attributes) some ``raise`` of this function raises.
+        self.raised: set[object] = set()
+        # Roots of the code mypy does not check: blocks it marked unreachable, and the
+        # statements after one that never completes (``return``, ``raise``, an assert that fails
+        # for the target, a ``NoReturn`` call).
+        dead_roots: list[nodes.Node] = []
+        for node in scope.nodes:
+            if isinstance(node, nodes.Block):
+                for index, statement in enumerate(node.body):
+                    self.position[id(statement)] = (node, index)
+                ends = next((i for i, stmt in enumerate(node.body) if _never_completes(stmt, scope, options)), None)
+                if node.is_unreachable:
+                    dead_roots.append(node)
+                elif ends is not None:
+                    dead_roots += node.body[ends + 1:]
+            elif isinstance(node, nodes.Statement):
+                for child in walk.children(node):
+                    if isinstance(child, nodes.Block):
+                        self.owner[id(child)] = node
+            if isinstance(node, nodes.RaiseStmt) and node.expr is not None and place_of(node.expr) is not None:
+                self.raised.add(place_of(node.expr))
+            elif isinstance(node, nodes.CallExpr) and isinstance(node.callee, nodes.MemberExpr):
+                name = walk.dotted_name(node.callee.expr)
+                if node.callee.name == "cancel" and name is not None:
+                    self.cancelled.setdefault(name, node.line)
+        self.dead = {id(node) for root in dead_roots for node in (root, *walk.descendants(root))}
+
+    def continuation(self, stmt: nodes.Statement) -> list[tuple[nodes.Block, int]]:
+        """What runs after ``stmt`` completes, up to the end of the function: each enclosing
+        block from the index that follows, innermost first.
+
+        A loop around ``stmt`` is followed by what comes after the loop: whatever later
+        iterations do, that code runs last.
+        """
+        levels: list[tuple[nodes.Block, int]] = []
+        while id(stmt) in self.position:
+            block, index = self.position[id(stmt)]
+            levels.append((block, index + 1))
+            owner = self.owner.get(id(block))
+            if owner is None:
+                break
+            stmt = owner
+        return levels
 
 
-def calls_uncancel(expr: nodes.Node) -> bool:
-    """Whether ``expr`` calls ``<task>.uncancel()``: explicit cancellation bookkeeping."""
-    return any(
-        isinstance(node, nodes.CallExpr)
-        and isinstance(node.callee, nodes.MemberExpr)
-        and node.callee.name == "uncancel"
-        for node in [expr, *walk.descendants(expr)]
-    )
+def function_facts(scope: FunctionScope, module: ModuleContext) -> FunctionFacts:
+    key = ("facts", id(scope))
+    if key not in module.reraise_memo:
+        module.reraise_memo[key] = (scope, FunctionFacts(scope, module.options))  # the scope is kept so its id stays its own
+    facts: FunctionFacts = module.reraise_memo[key][1]
+    return facts
 
 
 class ReraiseFlow:
@@ -93,55 +138,147 @@ class ReraiseFlow:
         module: ModuleContext,
         bound: nodes.Var | None,
         kinds: frozenset[str] | None = None,
+        origin: nodes.TryStmt | None = None,
+        level_triggered: bool | None = None,
     ) -> None:
         self._scope = scope
         self._module = module
         self._resolver = scope.resolver
+        self._facts = function_facts(scope, module)
         self._bound = bound
+        self._origin = origin  # the try statement whose handler this is: its continuation may re-raise
         # The cancellations the exception in hand can be (what earlier clauses left to this one).
         self._kinds = kinds if kinds is not None else module.libraries_in_play
+        # Whether the cancellation is raised again at every checkpoint (trio, anyio), and how
+        # many enclosing ``with`` statements of the analysed block shield it from that.
+        if level_triggered is None:
+            level_triggered = semantics.is_level_triggered(self._kinds, _imported_packages(module))
+        self._level_triggered = level_triggered
+        self._shielded = 0
         # Names of the exceptions caught by enclosing handlers *inside* the analysed block:
         # a bare ``raise`` there re-raises that exception, not ours.
         self._inner_handlers: list[str] = []
-        # Names holding the part of a caught exception group that keeps its cancellation.
-        self._carriers: set[nodes.SymbolNode] = set()
+        # Places (variables, ``self`` attributes) holding the exception in hand or its cancellation.
+        self._carriers: set[object] = {bound} if bound is not None else set()
+        # The carriers that hold one member of a caught group rather than the exception itself.
+        self._member_places: set[object] = set()
 
     def escapes(self, block: nodes.Block) -> list[Escape]:
-        self._carriers = self._group_parts_keeping_cancellation(block)
+        self._follow_the_exception(block)
         return sorted(set(self._block(block.body, block.line)), key=lambda e: (e.line, e.kind.value))
 
-    def _group_parts_keeping_cancellation(self, block: nodes.Block) -> set[nodes.SymbolNode]:
-        """``sub = group.subgroup(T)`` / ``match, rest = group.split(T)`` on the caught group.
+    def _continuation_reraises(self, stmt: nodes.Statement, place: object) -> bool:
+        """Whether every path through the code after ``stmt`` raises ``place`` (holding the exception in hand)."""
+        flow = ReraiseFlow(self._scope, self._module, None, self._kinds, level_triggered=self._level_triggered)
+        flow._carriers = {place}
+        flow._inner_handlers = [_BEING_HANDLED]  # a bare ``raise`` there is not about our exception
+        for block, start in self._facts.continuation(stmt):
+            ending = flow._suffix_endings(block, place)[start]
+            if ending is not None:
+                return ending
+        return False
 
-        The part that keeps the cancellation is ``sub``/``match`` when ``T`` names a
-        cancellation, else ``rest``: raising it propagates, and it being ``None`` proves the
-        group held no cancellation.
+    def _suffix_endings(self, block: nodes.Block, place: object) -> list[bool | None]:
+        """For each index of ``block``: do the statements from there on all re-raise (``True``),
+        does some path escape (``False``), or do they all fall through (``None``)?
+
+        Computed once per block and place, from the end backwards, so the deferred re-raises
+        of many handlers in one function stay linear.
         """
-        carriers: set[nodes.SymbolNode] = set()
+        key = ("suffix", id(block), place, self._kinds, self._level_triggered)
+        memo = self._module.reraise_memo
+        if key not in memo:
+            endings: list[bool | None] = [None] * (len(block.body) + 1)
+            for index in range(len(block.body) - 1, -1, -1):
+                statement = block.body[index]
+                outcome = [] if getattr(statement, "is_unreachable", False) else self._statement(statement)
+                if getattr(statement, "is_unreachable", False) or (
+                    outcome and all(e.kind is EscapeKind.FALLS_THROUGH for e in outcome)
+                ):
+                    endings[index] = endings[index + 1]
+                else:
+                    endings[index] = not outcome
+            memo[key] = (block, endings)
+        found: list[bool | None] = memo[key][1]
+        return found
+
+    # -- where the exception goes -------------------------------------------------------------
+
+    def _follow_the_exception(self, block: nodes.Block) -> None:
+        """Add to the carriers every place the block copies the exception in hand (or its cancellation) to.
+
+        ``x = exc``, ``self.error = exc``, ``(x := exc)``, ``for e in exc.exceptions``,
+        ``exc.exceptions[0]``, and the part of a ``split``/``subgroup`` of the caught group that
+        keeps the cancellation.  Repeated until nothing changes: a copy of a copy is a copy.
+        """
+        # (target, value, whether the target receives one member of the value's group)
+        copies: list[tuple[nodes.Expression, nodes.Expression, bool]] = []
         for node in walk.descendants(block):
-            if not isinstance(node, nodes.AssignmentStmt) or len(node.lvalues) != 1:
-                continue
-            call = node.rvalue
-            if not (
-                isinstance(call, nodes.CallExpr)
-                and len(call.args) == 1
-                and isinstance(call.callee, nodes.MemberExpr)
-                and call.callee.name in ("subgroup", "split")
-                and isinstance(call.callee.expr, nodes.NameExpr)
-                and self._bound is not None
-                and call.callee.expr.node is self._bound
-            ):
-                continue
-            classes = predicates.classes_named_by(call.args[0], self._resolver)
-            names_cancellation = any(predicates.cancellation_libraries(c) for c in classes)
-            target = node.lvalues[0]
-            if call.callee.name == "split" and isinstance(target, nodes.TupleExpr) and len(target.items) == 2:
-                target = target.items[0 if names_cancellation else 1]
-            elif call.callee.name == "split" or not names_cancellation:
-                continue
-            if isinstance(target, nodes.NameExpr) and target.node is not None:
-                carriers.add(target.node)
-        return carriers
+            if isinstance(node, nodes.AssignmentStmt):
+                copies += [(lvalue, node.rvalue, False) for lvalue in node.lvalues]
+            elif isinstance(node, nodes.AssignmentExpr):
+                copies.append((node.target, node.value, False))
+            elif isinstance(node, nodes.ForStmt):
+                copies.append((node.index, node.expr, True))
+        changed = True
+        while changed:
+            changed = False
+            for target, value, member in copies:
+                place = self._place_receiving(target, value, member)
+                if place is not None and place not in self._carriers:
+                    self._carriers.add(place)
+                    if member or self._is_member(value):
+                        self._member_places.add(place)
+                    changed = True
+
+    def _place_receiving(self, target: nodes.Expression, value: nodes.Expression, member: bool) -> object | None:
+        """Where ``target = value`` (or ``for target in value``) stores the exception in hand, if it does."""
+        if member:
+            return place_of(target) if self._holds_exception(_group_members_of(value)) else None
+        part = self._split_part(value)
+        if part is None:
+            return place_of(target) if self._holds_exception(value) else None
+        if part == "whole":
+            return place_of(target)
+        if isinstance(target, nodes.TupleExpr) and len(target.items) == 2 and part in (0, 1):
+            return place_of(target.items[part])
+        return None
+
+    def _split_part(self, value: nodes.Expression) -> int | str | None:
+        """For ``group.split(T)``/``group.subgroup(T)`` of a carrier: which part keeps the cancellation.
+
+        ``split`` gives a pair (index 0 when ``T`` names a cancellation, else 1); ``subgroup``
+        keeps it whole (``"whole"``) only when ``T`` names a cancellation; ``-1``: neither part.
+        """
+        if not (
+            isinstance(value, nodes.CallExpr)
+            and len(value.args) == 1
+            and isinstance(value.callee, nodes.MemberExpr)
+            and value.callee.name in ("subgroup", "split")
+            and self._holds_exception(value.callee.expr)
+        ):
+            return None
+        classes = predicates.classes_named_by(value.args[0], self._resolver)
+        names_cancellation = any(predicates.cancellation_libraries(c) for c in classes)
+        if value.callee.name == "split":
+            return 0 if names_cancellation else 1
+        return "whole" if names_cancellation else -1
+
+    def _holds_exception(self, expr: nodes.Expression | None) -> bool:
+        """``expr`` is the exception in hand, a copy of it, or a member of it when it is a group."""
+        if isinstance(expr, (nodes.AssignmentExpr, nodes.CastExpr)):
+            return self._holds_exception(expr.value if isinstance(expr, nodes.AssignmentExpr) else expr.expr)
+        if isinstance(expr, nodes.IndexExpr):
+            return self._holds_exception(_group_members_of(expr.base))
+        return expr is not None and place_of(expr) in self._carriers
+
+    def _is_member(self, expr: nodes.Expression) -> bool:
+        """``expr`` holds one member of the caught group (``group.exceptions[0]``, a loop variable over them, a copy)."""
+        if isinstance(expr, (nodes.AssignmentExpr, nodes.CastExpr)):
+            return self._is_member(expr.value if isinstance(expr, nodes.AssignmentExpr) else expr.expr)
+        if isinstance(expr, nodes.IndexExpr):
+            return self._holds_exception(_group_members_of(expr.base))
+        return place_of(expr) in self._member_places
 
     # -- statements ---------------------------------------------------------------------------
 
@@ -160,6 +297,8 @@ class ReraiseFlow:
 
     def _statement(self, stmt: nodes.Statement) -> list[Escape]:
         falls = [Escape(EscapeKind.FALLS_THROUGH, stmt.end_line or stmt.line)]
+        if isinstance(stmt, _SIMPLE_STATEMENTS) and self._reaches_checkpoint(stmt):
+            return []  # the cancellation is raised again there
         if isinstance(stmt, nodes.Block):
             return [] if stmt.is_unreachable else self._block(stmt.body, stmt.line)
         if isinstance(stmt, nodes.RaiseStmt):
@@ -175,15 +314,17 @@ class ReraiseFlow:
         if isinstance(stmt, (nodes.WhileStmt, nodes.ForStmt)):
             return self._loop(stmt)
         if isinstance(stmt, nodes.WithStmt):
-            return self._block(stmt.body.body, stmt.line)
+            return self._with(stmt)
         if isinstance(stmt, nodes.TryStmt):
             return self._try(stmt)
         if isinstance(stmt, nodes.MatchStmt):
             return self._match(stmt)
-        if isinstance(stmt, nodes.AssertStmt) and _is_false_literal(stmt.expr):
+        if isinstance(stmt, nodes.AssertStmt) and self._truth(stmt.expr) is Truth.FALSE:
             return []
-        if isinstance(stmt, (nodes.ExpressionStmt, nodes.AssignmentStmt)) and calls_uncancel(stmt):
-            # ``task.uncancel()``: the handler is doing its own cancellation bookkeeping.
+        if isinstance(stmt, (nodes.ExpressionStmt, nodes.AssignmentStmt)) and (
+            self._facts.current_task.withdraws_cancellation(stmt)
+        ):
+            # ``current_task().uncancel()``: the handler withdraws the cancellation it handles.
             return []
         if isinstance(stmt, nodes.ExpressionStmt) and self._never_returns(stmt.expr):
             return []
@@ -197,36 +338,52 @@ class ReraiseFlow:
                 return [Escape(EscapeKind.RAISES_OTHER, stmt.line, stmt.column, self._inner_handlers[-1])]
             return []
         expr = stmt.expr
-        if isinstance(expr, nodes.NameExpr) and expr.node is not None and (
-            expr.node is self._bound or expr.node in self._carriers
-        ):
+        if self._holds_exception(expr):
             return []
         raised = self._resolver.type_of(expr)
-        if predicates.is_cancellation_instance(raised):
-            return []
+        if raised is None or isinstance(raised, AnyType) or predicates.is_cancellation_instance(raised):
+            return []  # a cancellation, or an unknown: not guessed to be something else
         return [Escape(EscapeKind.RAISES_OTHER, stmt.line, stmt.column, _describe_raised(expr, raised))]
 
     def _if(self, stmt: nodes.IfStmt) -> list[Escape]:
-        if any(calls_uncancel(condition) for condition in stmt.expr):
-            return []  # ``if task.uncancel() ...``: the handler does its own bookkeeping
+        """The branches of an ``if``/``elif`` chain, followed iteratively (mypy nests each ``elif`` one level deeper)."""
         escapes: list[Escape] = []
-        for condition, body in zip(stmt.expr, stmt.body, strict=True):
-            if not body.is_unreachable and not self._excludes_cancellation(condition, True):
-                escapes.extend(self._block(body.body, body.line))
-            if self._excludes_cancellation(condition, False):
+        while True:
+            for condition, body in zip(stmt.expr, stmt.body, strict=True):
+                truth = self._truth(condition)
+                if not body.is_unreachable and truth is not Truth.FALSE:
+                    escapes.extend(self._block(body.body, body.line))
+                if truth is Truth.TRUE:
+                    return escapes
+            else_body = stmt.else_body
+            if else_body is None:
+                return escapes + [Escape(EscapeKind.FALLS_THROUGH, stmt.line)]
+            if else_body.is_unreachable:
                 return escapes
-        if stmt.else_body is None:
-            return escapes + [Escape(EscapeKind.FALLS_THROUGH, stmt.line)]
-        if stmt.else_body.is_unreachable:
-            return escapes
-        return escapes + self._block(stmt.else_body.body, stmt.else_body.line)
+            if len(else_body.body) == 1 and isinstance(else_body.body[0], nodes.IfStmt):
+                stmt = else_body.body[0]
+                continue
+            return escapes + self._block(else_body.body, else_body.line)
+
+    def _with(self, stmt: nodes.WithStmt) -> list[Escape]:
+        shields = any(_shields(manager) for manager in stmt.expr)
+        self._shielded += shields
+        try:
+            return self._block(stmt.body.body, stmt.line)
+        finally:
+            self._shielded -= shields
 
     def _loop(self, stmt: nodes.WhileStmt | nodes.ForStmt) -> list[Escape]:
         inner = self._block(stmt.body.body, stmt.line)
         escapes = [e for e in inner if e.kind not in _LOOP_EXITS and e.kind is not EscapeKind.FALLS_THROUGH]
         breaks = [Escape(EscapeKind.FALLS_THROUGH, e.line) for e in inner if e.kind is EscapeKind.BREAKS]
-        endless = isinstance(stmt, nodes.WhileStmt) and _is_true_literal(stmt.expr)
-        if endless:
+        if isinstance(stmt, nodes.WhileStmt):
+            runs_to_the_end = self._truth(stmt.expr) is not Truth.TRUE
+        else:
+            # An exception group is never empty: a loop over its members runs its body at least once.
+            repeats = any(e.kind in (EscapeKind.FALLS_THROUGH, EscapeKind.CONTINUES) for e in inner)
+            runs_to_the_end = repeats or not self._holds_exception(_group_members_of(stmt.expr))
+        if not runs_to_the_end:
             return escapes + breaks
         if stmt.else_body is not None:
             return escapes + breaks + self._block(stmt.else_body.body, stmt.else_body.line)
@@ -239,7 +396,10 @@ class ReraiseFlow:
             escapes += self._block(stmt.else_body.body, stmt.else_body.line)
         else:
             escapes += [e for e in body if e.kind is EscapeKind.FALLS_THROUGH]
+        only_reraises = self._only_reraises(stmt.body)
         for type_expr, handler in zip(stmt.types, stmt.handlers, strict=True):
+            if only_reraises and not predicates.caught_cancellations(type_expr, self._resolver, self._kinds):
+                continue  # the body raises nothing but our cancellation, which this clause cannot catch
             self._inner_handlers.append(_describe_clause(type_expr))
             try:
                 escapes += self._block(handler.body, handler.line)
@@ -251,6 +411,14 @@ class ReraiseFlow:
         if not any(e.kind is EscapeKind.FALLS_THROUGH for e in final):
             return final
         return escapes + [e for e in final if e.kind is not EscapeKind.FALLS_THROUGH]
+
+    def _only_reraises(self, block: nodes.Block) -> bool:
+        """The block does nothing that can raise but re-raise the exception in hand."""
+        statements = [node for node in walk.descendants(block) if isinstance(node, nodes.Statement)]
+        return bool(statements) and not self._inner_handlers and all(
+            isinstance(node, nodes.PassStmt) or (isinstance(node, nodes.RaiseStmt) and not self._raise(node))
+            for node in statements
+        )
 
     def _match(self, stmt: nodes.MatchStmt) -> list[Escape]:
         escapes: list[Escape] = []
@@ -265,7 +433,7 @@ class ReraiseFlow:
     # -- expressions --------------------------------------------------------------------------
 
     def _never_returns(self, expr: nodes.Expression) -> bool:
-        """A call (or awaited call) declared ``NoReturn``, or of a helper in this module that always raises."""
+        """A call declared ``NoReturn``, or of a helper in this module that always raises or re-raises what it is given."""
         if not isinstance(expr, (nodes.CallExpr, nodes.AwaitExpr)):
             return False
         if isinstance(self._resolver.type_of(expr), UninhabitedType):
@@ -274,123 +442,149 @@ class ReraiseFlow:
         if not isinstance(call, nodes.CallExpr):
             return False
         callee = self._resolver.definition_of(call.callee)
-        return isinstance(callee, nodes.FuncDef) and self._always_raises(callee)
+        if not isinstance(callee, nodes.FuncDef) or not self._module.defines(callee):
+            return False
+        if self._summary(callee, None):
+            return True
+        return any(
+            self._summary(callee, parameter)
+            for argument, parameter in _parameters_of(call, callee)
+            if self._holds_exception(argument)
+        )
 
-    def _always_raises(self, helper: nodes.FuncDef) -> bool:
-        """``def fail(exc) -> None: ...; raise exc``: every path through ``helper`` raises.
+    def _summary(self, helper: nodes.FuncDef, parameter: nodes.Var | None) -> bool:
+        """Whether every path through ``helper`` raises (``parameter`` ``None``), or re-raises ``parameter``
+        when it holds a cancellation.
 
         Only helpers of the module being checked are read: other modules' bodies may come
         from mypy's cache without their statements, and the answer must not depend on that.
         """
-        known = self._module.helpers_that_always_raise
-        if id(helper) not in known:
-            if not self._module.defines(helper):
-                return False
-            known[id(helper)] = False  # a recursive helper is not assumed to raise
+        checkpoints_raise = self._level_triggered and not self._shielded
+        key = ("helper", id(helper), parameter.name if parameter is not None else None, checkpoints_raise)
+        memo = self._module.reraise_memo
+        if key not in memo:
+            memo[key] = False  # a recursive helper is not assumed to raise
             helper_scope = self._module.scope_of(helper)
-            ends = ReraiseFlow(helper_scope, self._module, None).escapes(helper.body)
-            known[id(helper)] = not any(e.kind in (EscapeKind.FALLS_THROUGH, EscapeKind.RETURNS) for e in ends)
-        return known[id(helper)]
+            flow = ReraiseFlow(
+                helper_scope, self._module, parameter, self._module.libraries_in_play, level_triggered=checkpoints_raise
+            )
+            ends = flow.escapes(helper.body)
+            memo[key] = not any(e.kind in _ENDING for e in ends) if parameter is None else not ends
+        return bool(memo[key])
 
-    def _defers_reraise(self, stmt: nodes.AssignmentStmt) -> bool:
-        """``err = exc`` where the function raises ``err`` later: the re-raise is only deferred."""
-        rvalue = stmt.rvalue
-        if self._bound is None or not (isinstance(rvalue, nodes.NameExpr) and rvalue.node is self._bound):
+    def _reaches_checkpoint(self, stmt: nodes.Statement) -> bool:
+        """Level-triggered cancellation, unshielded: ``stmt`` awaits a checkpoint, which raises it again."""
+        if not self._level_triggered or self._shielded:
             return False
-        return any(
-            isinstance(target, nodes.NameExpr) and target.node in self._scope.raised_names
-            for target in stmt.lvalues
+        return any(isinstance(node, nodes.AwaitExpr) and self._is_checkpoint(node) for node in walk.descendants(stmt))
+
+    def _is_checkpoint(self, awaited: nodes.AwaitExpr) -> bool:
+        """Awaiting a call of the checkpointing libraries, or of a helper of this module that checkpoints (or raises) on every path."""
+        call = awaited.expr
+        if not isinstance(call, nodes.CallExpr):
+            return False
+        callee = self._resolver.definition_of(call.callee)
+        fullname = callee.fullname if callee is not None else getattr(call.callee, "fullname", "")
+        if fullname.partition(".")[0] in semantics.CHECKPOINT_PACKAGES:
+            return True
+        return (
+            isinstance(callee, nodes.FuncDef) and callee.is_coroutine and self._module.defines(callee)
+            and self._summary(callee, None)
         )
 
-    def _excludes_cancellation(self, condition: nodes.Expression, truth: bool) -> bool:
-        """Whether ``bool(condition) == truth`` proves the exception in hand is not our cancellation."""
-        if isinstance(condition, nodes.UnaryExpr) and condition.op == "not":
-            return self._excludes_cancellation(condition.expr, not truth)
-        if isinstance(condition, nodes.OpExpr) and condition.op in ("and", "or"):
-            sides: tuple[nodes.Expression, ...] = (condition.left, condition.right)
-            # "a and b" is true only when both are; "a or b" is false only when both are.
-            if (condition.op == "and") == truth:
-                return any(self._excludes_cancellation(side, truth) for side in sides)
-            if condition.op == "and":
-                # ``task is not None and task.cancelling()``: the None check only narrows a type.
-                sides = tuple(side for side in sides if not _is_not_none_check(side)) or sides
-            return all(self._excludes_cancellation(side, truth) for side in sides)
-        if is_cancel_counter(condition):
-            return not truth  # a zero count: the current task is not being cancelled
-        if isinstance(condition, nodes.NameExpr) and condition.node in self._carriers:
-            return not truth  # no part of the group kept a cancellation
-        if isinstance(condition, nodes.ComparisonExpr) and self._is_carrier_none_check(condition):
-            return (condition.operators == ["is"]) == truth
-        if isinstance(condition, nodes.ComparisonExpr):
-            return _count_comparison_excludes(condition, truth)
-        if isinstance(condition, nodes.CallExpr):
-            return self._isinstance_excludes(condition, truth)
-        return False
+    def _defers_reraise(self, stmt: nodes.AssignmentStmt) -> bool:
+        """``err = exc`` (or ``self.error = exc``) where every path after the try statement raises it."""
+        if self._origin is None or not self._holds_exception(stmt.rvalue):
+            return False
+        places = [place_of(target) for target in stmt.lvalues]
+        return any(
+            place in self._facts.raised and self._continuation_reraises(self._origin, place)
+            for place in places
+        )
 
-    def _isinstance_excludes(self, call: nodes.CallExpr, truth: bool) -> bool:
+    def _truth(self, condition: nodes.Expression) -> Truth:
+        """Whether ``condition`` holds while the exception in hand is the current task's cancellation."""
+        return evaluate(condition, self._atom, self._module.options)
+
+    def _atom(self, expr: nodes.Expression) -> Truth:
+        known = self._facts.current_task.truth(expr)
+        if known is not Truth.UNKNOWN:
+            return known
+        if isinstance(expr, nodes.CallExpr):
+            return self._isinstance_truth(expr)
+        checked = none_check(expr)
+        if checked is not None and self._holds_exception(checked[0]):
+            return Truth.of(not checked[1])
+        return Truth.TRUE if self._holds_exception(expr) else Truth.UNKNOWN
+
+    def _isinstance_truth(self, call: nodes.CallExpr) -> Truth:
+        """``isinstance(exc, T)`` on the exception in hand."""
         if not (
             isinstance(call.callee, nodes.NameExpr)
             and call.callee.fullname == "builtins.isinstance"
             and len(call.args) == 2
-            and isinstance(call.args[0], nodes.NameExpr)
-            and self._bound is not None
-            and call.args[0].node is self._bound
+            and self._holds_exception(call.args[0])
         ):
-            return False
+            return Truth.UNKNOWN
+        kinds = predicates.member_kinds(self._kinds) if self._is_member(call.args[0]) else self._kinds
         classes = predicates.classes_named_by(call.args[1], self._resolver)
         found = [predicates.cancellation_libraries(c) for c in classes]
-        if truth:
-            return all(f is None or not (f[0] & self._kinds) for f in found)
+        if all(f is None or not (f[0] & kinds) for f in found):
+            return Truth.FALSE
         taken = frozenset().union(*(f[0] for f in found if f is not None and f[1]))
-        return self._kinds <= taken
-
-    def _is_carrier_none_check(self, condition: nodes.ComparisonExpr) -> bool:
-        """``part is None`` / ``part is not None`` on a group part that keeps the cancellation."""
-        subject = _none_check_subject(condition)
-        return isinstance(subject, nodes.NameExpr) and subject.node in self._carriers
+        return Truth.TRUE if kinds <= taken else Truth.UNKNOWN
 
 
-def _count_comparison_excludes(condition: nodes.ComparisonExpr, truth: bool) -> bool:
-    """``task.cancelling() > 0`` and the like: true/false only when the count is zero."""
-    if len(condition.operators) != 1:
-        return False
-    left, right = condition.operands
-    op = condition.operators[0]
-    if is_cancel_counter(right) and isinstance(left, nodes.IntExpr):
-        left, right, op = right, left, {">": "<", "<": ">", ">=": "<=", "<=": ">="}.get(op, op)
-    if not (is_cancel_counter(left) and isinstance(right, nodes.IntExpr) and op in _COMPARISONS):
-        return False
-    compare = _COMPARISONS[op]
-    counts_giving_truth = [n for n in range(0, right.value + 3) if compare(n, right.value) == truth]
-    return counts_giving_truth == [0]
+def _shields(manager: nodes.Expression) -> bool:
+    """``CancelScope(shield=True)``, ``move_on_after(..., shield=True)`` and the like."""
+    return (
+        isinstance(manager, nodes.CallExpr)
+        and isinstance(manager.callee, nodes.RefExpr)
+        and manager.callee.fullname in semantics.SHIELDING_CALLS
+        and any(
+            name == "shield" and isinstance(value, nodes.NameExpr) and value.fullname == "builtins.True"
+            for name, value in zip(manager.arg_names, manager.args, strict=True)
+        )
+    )
 
 
-def _none_check_subject(expr: nodes.Expression) -> nodes.Expression | None:
-    """``x`` of ``x is None`` / ``x is not None``."""
-    if (
-        isinstance(expr, nodes.ComparisonExpr)
-        and expr.operators in (["is"], ["is not"])
-        and isinstance(expr.operands[1], nodes.NameExpr)
-        and expr.operands[1].fullname == "builtins.None"
-    ):
-        return expr.operands[0]
+def _imported_packages(module: ModuleContext) -> frozenset[str]:
+    key = "imported packages"
+    if key not in module.reraise_memo:
+        module.reraise_memo[key] = predicates.imported_packages(module.tree)
+    packages: frozenset[str] = module.reraise_memo[key]
+    return packages
+
+
+def _never_completes(stmt: nodes.Statement, scope: FunctionScope, options: Options | None) -> bool:
+    """A statement after which mypy checks nothing in the same block."""
+    if isinstance(stmt, (nodes.ReturnStmt, nodes.RaiseStmt, nodes.BreakStmt, nodes.ContinueStmt)):
+        return True
+    if isinstance(stmt, nodes.AssertStmt):
+        return evaluate(stmt.expr, lambda _: Truth.UNKNOWN, options) is Truth.FALSE
+    return isinstance(stmt, nodes.ExpressionStmt) and isinstance(scope.resolver.type_of(stmt.expr), UninhabitedType)
+
+
+def _group_members_of(expr: nodes.Expression | None) -> nodes.Expression | None:
+    """``g`` of ``g.exceptions``: the members of an exception group."""
+    if isinstance(expr, nodes.MemberExpr) and expr.name == "exceptions":
+        return expr.expr
     return None
 
 
-def _is_not_none_check(expr: nodes.Expression) -> bool:
-    return isinstance(expr, nodes.ComparisonExpr) and expr.operators == ["is not"] and bool(_none_check_subject(expr))
-
-
-def _is_true_literal(expr: nodes.Expression) -> bool:
-    return (isinstance(expr, nodes.NameExpr) and expr.fullname == "builtins.True") or (
-        isinstance(expr, nodes.IntExpr) and expr.value != 0
-    )
-
-
-def _is_false_literal(expr: nodes.Expression) -> bool:
-    return (isinstance(expr, nodes.NameExpr) and expr.fullname == "builtins.False") or (
-        isinstance(expr, nodes.IntExpr) and expr.value == 0
-    )
+def _parameters_of(call: nodes.CallExpr, callee: nodes.FuncDef) -> list[tuple[nodes.Expression, nodes.Var]]:
+    """Each argument of ``call`` with the parameter of ``callee`` it binds."""
+    arguments = callee.arguments
+    bound_first = callee.info is not None and not callee.is_static and isinstance(call.callee, nodes.MemberExpr)
+    positional = [a.variable for a in arguments[1 if bound_first else 0:] if a.kind.is_positional()]
+    by_name = {a.variable.name: a.variable for a in arguments}
+    pairs = []
+    for index, (argument, kind, name) in enumerate(zip(call.args, call.arg_kinds, call.arg_names, strict=True)):
+        if kind == nodes.ARG_POS and index < len(positional):
+            pairs.append((argument, positional[index]))
+        elif kind == nodes.ARG_NAMED and name in by_name:
+            pairs.append((argument, by_name[name]))
+    return pairs
 
 
 def _describe_clause(type_expr: nodes.Expression | None) -> str:

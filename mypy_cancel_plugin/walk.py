@@ -191,18 +191,18 @@ def module_scopes(tree: nodes.MypyFile) -> list[ScopeNodes]:
     top = ScopeNodes(None)
     scopes = [top]
     pending: list[ScopeNodes] = []  # functions met, walked after their enclosing scope
-    _walk_scope(top, list(tree.defs), (), False, pending)
+    _walk_scope(top, [*tree.defs], (), False, pending)
     while pending:
         scope = pending.pop()
         scopes.append(scope)
         function = scope.function
         assert function is not None
-        _walk_scope(scope, function.defn.body.body, (*function.enclosing, function.defn), function.unannotated, pending)
+        _walk_scope(scope, [function.defn.body], (*function.enclosing, function.defn), function.unannotated, pending)
     return scopes
 
 
 def _walk_scope(
-    scope: ScopeNodes, roots: list[nodes.Statement], chain: Chain, unannotated: bool, pending: list[ScopeNodes]
+    scope: ScopeNodes, roots: list[nodes.Node], chain: Chain, unannotated: bool, pending: list[ScopeNodes]
 ) -> None:
     """Collect the nodes of one scope in source order; queue the functions defined in it.
 

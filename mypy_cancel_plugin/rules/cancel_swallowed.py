@@ -16,7 +16,7 @@ from mypy_cancel_plugin.errorcodes import (
     CANCEL_SWALLOWED,
     CANCEL_SWALLOWED_AWAITED_TASK,
 )
-from mypy_cancel_plugin.reraise import EscapeKind, ReraiseFlow
+from mypy_cancel_plugin.reraise import EscapeKind, ReraiseFlow, function_facts
 
 SUPPRESS = "contextlib.suppress"
 FIX = 'clean up, then "raise"'
@@ -24,7 +24,10 @@ AWAITED_TASK_FIX = 'if asyncio.current_task().cancelling(): raise'
 
 
 def check(function: FunctionScope, module: ModuleContext) -> None:
+    facts = function_facts(function, module)
     for node in function.nodes:
+        if id(node) in facts.dead:
+            continue  # mypy does not check it: neither does the plugin
         if isinstance(node, nodes.TryStmt):
             if function.has_await_point(node.body):
                 _check_handlers(node, function, module)
@@ -46,12 +49,12 @@ def _check_handlers(stmt: nodes.TryStmt, function: FunctionScope, module: Module
         if not reachable:
             continue
         bound_var = bound.node if bound is not None and isinstance(bound.node, nodes.Var) else None
-        escapes = ReraiseFlow(function, module, bound_var, kinds).escapes(handler)
+        escapes = ReraiseFlow(function, module, bound_var, kinds, origin=stmt).escapes(handler)
         if not escapes:
             continue
         line, column = _except_position(stmt, index, module)
         caught_name = reachable[0].name
-        awaited = _awaited_cancelled_task(stmt, function)
+        awaited = _awaited_cancelled_task(stmt.body, stmt.line, function, module)
         if awaited is not None:
             message = (
                 f'{caught_name} from awaiting cancelled task "{awaited}" is swallowed here, and so is a '
@@ -85,31 +88,33 @@ def _check_suppress(stmt: nodes.WithStmt, function: FunctionScope, module: Modul
             for arg in manager.args
             for c in predicates.caught_cancellations(arg, function.resolver, module.libraries_in_play)
         ]
-        if caught and function.has_await_point(stmt.body):
+        if not (caught and function.has_await_point(stmt.body)):
+            continue
+        suppressed = f"contextlib.suppress({caught[0].name})"
+        awaited = _awaited_cancelled_task(stmt.body, stmt.line, function, module)
+        if awaited is not None:
             message = (
-                f"contextlib.suppress({caught[0].name}) swallows the current task's cancellation; "
-                f"suppress only the exceptions you expect"
+                f'{suppressed} around awaiting cancelled task "{awaited}" also swallows a cancellation of the '
+                f"current task that arrives meanwhile; catch it instead and {AWAITED_TASK_FIX}"
             )
+            module.report(manager, message, CANCEL_SWALLOWED_AWAITED_TASK)
+        else:
+            message = f"{suppressed} swallows the current task's cancellation; suppress only the exceptions you expect"
             module.report(manager, message, CANCEL_SWALLOWED)
 
 
-def _awaited_cancelled_task(stmt: nodes.TryStmt, function: FunctionScope) -> str | None:
-    """``task.cancel(); try: await task``: the name of the task, when that is all the try awaits."""
-    awaited = [node for node in walk.descendants(stmt.body) if isinstance(node, nodes.AwaitExpr)]
+def _awaited_cancelled_task(body: nodes.Block, line: int, function: FunctionScope, module: ModuleContext) -> str | None:
+    """``task.cancel(); try: await task`` (or ``with suppress(...)``): the task's name, when that is all ``body`` awaits.
+
+    The ``.cancel()`` calls are collected once per function, so many such statements stay linear.
+    """
+    awaited = [node for node in walk.descendants(body) if isinstance(node, nodes.AwaitExpr)]
     names = {walk.dotted_name(node.expr) for node in awaited}
     if len(names) != 1 or None in names:
         return None
     (name,) = names
-    for node in function.nodes:
-        if (
-            isinstance(node, nodes.CallExpr)
-            and node.line < stmt.line
-            and isinstance(node.callee, nodes.MemberExpr)
-            and node.callee.name == "cancel"
-            and walk.dotted_name(node.callee.expr) == name
-        ):
-            return name
-    return None
+    cancelled_at = function_facts(function, module).cancelled.get(name) if name is not None else None
+    return name if cancelled_at is not None and cancelled_at < line else None
 
 
 def _except_position(stmt: nodes.TryStmt, index: int, module: ModuleContext) -> tuple[int, int]:

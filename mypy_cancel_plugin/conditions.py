@@ -1,0 +1,277 @@
+"""Truth of a condition under an assumption, in three-valued logic.
+
+The re-raise analysis asks of every branch: can it run while the exception in hand is the
+current task's cancellation and that task is still being cancelled?  ``evaluate`` answers
+for a condition under that assumption: ``TRUE``/``FALSE`` when the assumption decides it,
+``UNKNOWN`` otherwise.  Version and platform checks are constants for the target, exactly
+as mypy decides them; ``and``/``or``/``not`` combine by three-valued logic; a walrus is
+worth its value.  What the assumption says about the current task lives here
+(``CurrentTask``); what it says about the exception in hand is supplied by the caller.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from mypy import nodes
+from mypy.options import Options
+from mypy.reachability import (
+    ALWAYS_FALSE,
+    ALWAYS_TRUE,
+    MYPY_FALSE,
+    MYPY_TRUE,
+    infer_condition_value,
+)
+from mypy.types import AnyType, Instance, NoneType, ProperType, UnionType, get_proper_type
+
+from mypy_cancel_plugin import semantics, walk
+from mypy_cancel_plugin.static_types import Resolver
+
+
+class Truth(enum.Enum):
+    TRUE = "true"
+    FALSE = "false"
+    UNKNOWN = "unknown"
+
+    def negate(self) -> Truth:
+        return {Truth.TRUE: Truth.FALSE, Truth.FALSE: Truth.TRUE}.get(self, Truth.UNKNOWN)
+
+    @staticmethod
+    def of(value: bool) -> Truth:
+        return Truth.TRUE if value else Truth.FALSE
+
+
+Atom = Callable[[nodes.Expression], Truth]
+
+_STATIC_TRUTH = {ALWAYS_TRUE: Truth.TRUE, MYPY_TRUE: Truth.TRUE, ALWAYS_FALSE: Truth.FALSE, MYPY_FALSE: Truth.FALSE}
+_MIRRORED = {">": "<", "<": ">", ">=": "<=", "<=": ">=", "==": "==", "!=": "!="}
+_MAX_CONSTANT_BITS = 256
+
+
+def evaluate(condition: nodes.Expression, atom: Atom, options: Options | None) -> Truth:
+    """The truth of ``condition`` when ``atom`` gives the truth of its leaves."""
+    if isinstance(condition, nodes.UnaryExpr) and condition.op == "not":
+        return evaluate(condition.expr, atom, options).negate()
+    if isinstance(condition, nodes.OpExpr) and condition.op in ("and", "or"):
+        left = evaluate(condition.left, atom, options)
+        # The side that decides "a and b" is a false one; "a or b", a true one.
+        deciding = Truth.FALSE if condition.op == "and" else Truth.TRUE
+        if left is deciding:
+            return deciding
+        right = evaluate(condition.right, atom, options)
+        if right is deciding:
+            return deciding
+        return right if left is deciding.negate() else Truth.UNKNOWN
+    if isinstance(condition, nodes.AssignmentExpr):
+        return evaluate(condition.value, atom, options)
+    literal = _literal_truth(condition)
+    if literal is not Truth.UNKNOWN:
+        return literal
+    if options is not None:
+        static = _STATIC_TRUTH.get(infer_condition_value(condition, options))
+        if static is not None:
+            return static
+    return atom(condition)
+
+
+def _literal_truth(expr: nodes.Expression) -> Truth:
+    """``True``, ``False``, ``None`` and integer literals."""
+    if isinstance(expr, nodes.NameExpr) and expr.fullname in ("builtins.True", "builtins.False", "builtins.None"):
+        return Truth.of(expr.fullname == "builtins.True")
+    value = int_constant(expr)
+    return Truth.UNKNOWN if value is None else Truth.of(value != 0)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """The integers ``low`` ... ``high`` (``high`` ``None``: unbounded)."""
+
+    low: int
+    high: int | None = None
+
+    def compare(self, op: str, value: int) -> Truth:
+        """Whether ``n <op> value`` holds for all, none or some ``n`` of the interval."""
+        high = math.inf if self.high is None else self.high
+        below, above = self.low < value, high > value  # some n < value / some n > value
+        equal = self.low <= value <= high
+        some = {"<": below, "<=": below or equal, ">": above, ">=": above or equal,
+                "==": equal, "!=": below or above}[op]
+        every = {"<": high < value, "<=": high <= value, ">": self.low > value, ">=": self.low >= value,
+                 "==": self.low == high == value, "!=": not equal}[op]
+        return Truth.TRUE if every else Truth.FALSE if not some else Truth.UNKNOWN
+
+
+def int_constant(expr: nodes.Expression) -> int | None:
+    """The value of an integer literal expression (``10**11``, ``-1``); ``None`` if not one or huge."""
+    if isinstance(expr, nodes.IntExpr):
+        return expr.value
+    if isinstance(expr, nodes.UnaryExpr) and expr.op in ("-", "+"):
+        value = int_constant(expr.expr)
+        return None if value is None else (-value if expr.op == "-" else value)
+    if isinstance(expr, nodes.OpExpr) and expr.op in ("+", "-", "*", "**"):
+        left, right = int_constant(expr.left), int_constant(expr.right)
+        if left is None or right is None:
+            return None
+        if expr.op == "**":
+            if right < 0 or right * max(abs(left), 1).bit_length() > _MAX_CONSTANT_BITS:
+                return None
+            return int(left**right)
+        return left + right if expr.op == "+" else left - right if expr.op == "-" else left * right
+    return None
+
+
+def comparison_truth(condition: nodes.ComparisonExpr, value_of: Callable[[nodes.Expression], Interval | None]) -> Truth:
+    """``<counted> <op> <int>`` (either way round) where ``value_of`` knows the interval of the counted side."""
+    if len(condition.operators) != 1 or condition.operators[0] not in _MIRRORED:
+        return Truth.UNKNOWN
+    op = condition.operators[0]
+    left, right = condition.operands
+    if int_constant(left) is not None:
+        left, right, op = right, left, _MIRRORED[op]
+    interval, constant = value_of(left), int_constant(right)
+    if interval is None or constant is None:
+        return Truth.UNKNOWN
+    return interval.compare(op, constant)
+
+
+def none_check(expr: nodes.Expression) -> tuple[nodes.Expression, bool] | None:
+    """``(x, True)`` for ``x is None``, ``(x, False)`` for ``x is not None``."""
+    if (
+        isinstance(expr, nodes.ComparisonExpr)
+        and expr.operators in (["is"], ["is not"])
+        and isinstance(expr.operands[1], nodes.NameExpr)
+        and expr.operands[1].fullname == "builtins.None"
+    ):
+        return expr.operands[0], expr.operators == ["is"]
+    return None
+
+
+# The count of pending cancellations of the current task while it is being cancelled.
+BEING_CANCELLED = Interval(1)
+
+
+class CurrentTask:
+    """Which values of one function are the task running it, and what its cancel count says.
+
+    A value is the current task when it comes from ``asyncio.current_task()``: the call
+    itself, or a local, walrus target or ``self`` attribute that this function assigns only
+    from that call (or ``None``).  Its type, when known, must be an asyncio task.  A task
+    held elsewhere (a parameter, ``self._task`` set by another method) may be any task:
+    its count says nothing about the current one.
+    """
+
+    def __init__(self, scope_nodes: Sequence[nodes.Node], resolver: Resolver) -> None:
+        self._resolver = resolver
+        # Place -> every value this function stores there (``None``: a value not written out,
+        # such as a loop or ``with`` target's).
+        self._assigned: dict[object, list[nodes.Expression | None]] = {}
+        self._places_known: dict[object, bool] = {}
+        for node in scope_nodes:
+            if isinstance(node, nodes.AssignmentStmt):
+                for lvalue in node.lvalues:
+                    self._record(lvalue, node.rvalue)
+            elif isinstance(node, nodes.AssignmentExpr):
+                self._record(node.target, node.value)
+            elif isinstance(node, (nodes.ForStmt, nodes.WithStmt)):
+                targets = [node.index] if isinstance(node, nodes.ForStmt) else node.target
+                for target in targets:
+                    if target is not None:
+                        self._record(target, None)
+
+    def _record(self, target: nodes.Expression, value: nodes.Expression | None) -> None:
+        key = place_of(target)
+        if key is not None:
+            self._assigned.setdefault(key, []).append(value)
+        elif isinstance(target, (nodes.TupleExpr, nodes.ListExpr)):
+            for item in target.items:
+                self._record(item, None)
+
+    def is_current_task(self, expr: nodes.Expression) -> bool:
+        while isinstance(expr, (nodes.AssignmentExpr, nodes.CastExpr)):
+            expr = expr.value if isinstance(expr, nodes.AssignmentExpr) else expr.expr
+        if not _may_be_task(self._resolver.type_of(expr)):
+            return False
+        if isinstance(expr, nodes.CallExpr):
+            return isinstance(expr.callee, nodes.RefExpr) and expr.callee.fullname in semantics.CURRENT_TASK_FUNCTIONS
+        key = place_of(expr)
+        if key is None:
+            return False
+        if key not in self._places_known:
+            self._places_known[key] = False  # a place assigned from itself is not known to hold the task
+            found = [value for value in self._assigned.get(key, []) if value is None or not _is_none(value)]
+            self._places_known[key] = bool(found) and all(
+                value is not None and self.is_current_task(value) for value in found
+            )
+        return self._places_known[key]
+
+    def count(self, expr: nodes.Expression) -> Interval | None:
+        """While the current task is being cancelled: the value of ``<current task>.cancelling()``/``.uncancel()``.
+
+        ``uncancel()`` returns the count left after it, so this is the count the code that
+        follows the condition sees.
+        """
+        if (
+            isinstance(expr, nodes.CallExpr)
+            and not expr.args
+            and isinstance(expr.callee, nodes.MemberExpr)
+            and expr.callee.name in semantics.CANCEL_COUNT_READERS | semantics.CANCEL_COUNT_DECREMENTERS
+            and self.is_current_task(expr.callee.expr)
+        ):
+            return BEING_CANCELLED
+        return None
+
+    def truth(self, expr: nodes.Expression) -> Truth:
+        """The truth of a leaf condition while the current task is being cancelled."""
+        count = self.count(expr)
+        if count is not None:
+            return count.compare("!=", 0)
+        if isinstance(expr, nodes.ComparisonExpr):
+            checked = none_check(expr)
+            if checked is not None:
+                # ``task is None``: a task is running this code, so the current task exists.
+                return Truth.of(not checked[1]) if self.is_current_task(checked[0]) else Truth.UNKNOWN
+            return comparison_truth(expr, self.count)
+        return Truth.TRUE if self.is_current_task(expr) else Truth.UNKNOWN
+
+    def withdraws_cancellation(self, expr: nodes.Node) -> bool:
+        """``<current task>.uncancel()`` in ``expr``: the code withdraws the cancellation it handles."""
+        return any(
+            isinstance(node, nodes.CallExpr)
+            and isinstance(node.callee, nodes.MemberExpr)
+            and node.callee.name in semantics.CANCEL_COUNT_DECREMENTERS
+            and self.is_current_task(node.callee.expr)
+            for node in [expr, *walk.descendants(expr)]
+        )
+
+
+def place_of(expr: nodes.Expression) -> object | None:
+    """A key for where an assignment stores a value: a variable, or an attribute of ``self``."""
+    if isinstance(expr, nodes.NameExpr) and isinstance(expr.node, nodes.Var):
+        return expr.node
+    if (
+        isinstance(expr, nodes.MemberExpr)
+        and isinstance(expr.expr, nodes.NameExpr)
+        and isinstance(expr.expr.node, nodes.Var)
+        and expr.expr.node.is_self
+    ):
+        return ("self", expr.name)
+    return None
+
+
+def _is_none(expr: nodes.Expression) -> bool:
+    return isinstance(expr, nodes.NameExpr) and expr.fullname == "builtins.None"
+
+
+def _may_be_task(typ: ProperType | None) -> bool:
+    """Unknown, or an asyncio task (``None`` allowed: ``current_task()`` is optional)."""
+    if typ is None or isinstance(typ, AnyType):
+        return True
+    members = [get_proper_type(item) for item in typ.items] if isinstance(typ, UnionType) else [typ]
+    return all(
+        isinstance(member, NoneType)
+        or (isinstance(member, Instance) and any(member.type.has_base(name) for name in semantics.TASK_CLASSES))
+        for member in members
+    )

@@ -1,0 +1,64 @@
+"""What the async libraries mean, as data: the analyses read these tables, never spellings.
+
+Adding a library (or a library's new API) should only ever mean adding rows here.
+"""
+
+from __future__ import annotations
+
+# The exception each library raises inside a task (or trio/anyio scope) that is being cancelled.
+# anyio has no class of its own: ``anyio.get_cancelled_exc_class()`` is typed
+# ``type[BaseException]`` and is recognised through that type.
+CANCELLATION_CLASSES = {
+    "asyncio.exceptions.CancelledError": "asyncio",
+    "trio._core._exceptions.Cancelled": "trio",
+}
+
+# Cancel scopes by fullname, with the public name messages use.
+CANCEL_SCOPES = {
+    "asyncio.taskgroups.TaskGroup": "asyncio.TaskGroup",
+    "asyncio.timeouts.Timeout": "asyncio.Timeout",
+    "anyio.abc._tasks.TaskGroup": "anyio TaskGroup",
+    "anyio._core._tasks.CancelScope": "anyio.CancelScope",
+    "trio._core._run.Nursery": "trio.Nursery",
+    "trio._core._run.CancelScope": "trio.CancelScope",
+}
+
+# asyncio's task objects, and the calls that return the task running the current code.
+TASK_CLASSES = ("asyncio.tasks.Task", "_asyncio.Task")
+CURRENT_TASK_FUNCTIONS = frozenset({"asyncio.tasks.current_task", "_asyncio.current_task"})
+# ``Task.cancelling()`` is the number of pending cancellation requests of that task;
+# ``Task.uncancel()`` withdraws one and returns how many remain.
+CANCEL_COUNT_READERS = frozenset({"cancelling"})
+CANCEL_COUNT_DECREMENTERS = frozenset({"uncancel"})
+
+# Libraries whose cancellation is level-triggered: a cancelled scope raises its cancellation
+# again at every checkpoint until the scope is left, so a handler that reaches an unshielded
+# checkpoint cannot swallow it.  The keys are the cancellation kinds of ``predicates``; asyncio's
+# is level-triggered only where it comes through anyio (a module importing anyio, not asyncio).
+LEVEL_TRIGGERED_KINDS = frozenset({"trio", "trio-group"})
+LEVEL_TRIGGERED_FRAMEWORKS = frozenset({"anyio"})
+# Awaiting a call of an async function or method defined in these packages is a checkpoint.
+CHECKPOINT_PACKAGES = frozenset({"trio", "anyio"})
+# Cancel scopes (and their constructors) whose ``shield=True`` keeps cancellation out of the body.
+SHIELDING_CALLS = frozenset({
+    "trio._core._run.CancelScope",
+    "trio._timeouts.move_on_after",
+    "trio._timeouts.move_on_at",
+    "trio._timeouts.fail_after",
+    "trio._timeouts.fail_at",
+    "anyio._core._tasks.CancelScope",
+    "anyio._core._tasks.move_on_after",
+    "anyio._core._tasks.move_on_at",
+    "anyio._core._tasks.fail_after",
+    "anyio._core._tasks.fail_at",
+})
+
+
+def is_level_triggered(kinds: frozenset[str], imported: frozenset[str]) -> bool:
+    """Whether every cancellation of ``kinds`` is raised again at the next checkpoint.
+
+    ``imported`` holds the top-level packages the module imports.
+    """
+    asyncio_via_framework = bool(imported & LEVEL_TRIGGERED_FRAMEWORKS) and "asyncio" not in imported
+    rest = kinds - LEVEL_TRIGGERED_KINDS - ({"asyncio"} if asyncio_via_framework else set())
+    return bool(kinds) and not rest
