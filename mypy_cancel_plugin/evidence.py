@@ -23,7 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from mypy import nodes
-from mypy.types import AnyType, CallableType, Instance, NoneType, ProperType, Type, get_proper_type
+from mypy.types import AnyType, CallableType, Instance, NoneType, ProperType, Type, UnionType, get_proper_type
 
 from mypy_cancel_plugin import predicates, walk
 from mypy_cancel_plugin.static_types import Resolver
@@ -46,9 +46,18 @@ _MAX_DEPTH = 8
 
 
 def kind_of_type(typ: ProperType | None) -> str | None:
-    """What a value of a known type is; ``None`` for no type or ``Any``."""
+    """What a value of a known type is; ``None`` for no type or ``Any``.
+
+    ``Any | AbstractEventLoop`` (``loop or asyncio.get_event_loop()`` with ``loop: Any``) is
+    judged by its known members, as the ``or`` itself would be.
+    """
     if typ is None or isinstance(typ, (AnyType, NoneType)):
         return None
+    if isinstance(typ, UnionType):
+        members = [get_proper_type(item) for item in typ.items]
+        known = [member for member in members if not isinstance(member, AnyType)]
+        if len(known) < len(members):
+            return _agree(kind_of_type(member) for member in known)
     if predicates.is_event_loop(typ):
         return LOOP
     if predicates.cancel_scope_name(typ) is not None:
