@@ -20,7 +20,7 @@ unknown.  Evidence is gathered in one pass over the module; each value is judged
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from mypy import nodes
 from mypy.types import AnyType, CallableType, Instance, NoneType, ProperType, Type, UnionType, get_proper_type
@@ -42,7 +42,8 @@ LOOP_ONLY_METHODS = frozenset(
     {"call_soon", "call_soon_threadsafe", "call_later", "call_at", "run_in_executor",
      "run_until_complete", "create_future", "set_default_executor"}
 )
-_MAX_DEPTH = 8
+_MAX_DEPTH = 8  # nesting of one value's expression
+_MAX_CHAIN = 64  # variables judged through one another
 
 
 def kind_of_type(typ: ProperType | None) -> str | None:
@@ -77,7 +78,7 @@ def kind_of_type(typ: ProperType | None) -> str | None:
     return OTHER
 
 
-def _agree(kinds: Iterator[str | None]) -> str | None:
+def _agree(kinds: Iterable[str | None]) -> str | None:
     """One kind from several pieces of evidence: a task group wins, disagreement is unknown."""
     known = {kind for kind in kinds if kind is not None}
     if TASK_GROUP in known:
@@ -119,6 +120,8 @@ class ModuleEvidence:
         self.reads: Counter[nodes.Var] = Counter()
         self._self_class: dict[nodes.Var, nodes.TypeInfo] = {}
         self._judged: dict[nodes.Var, str | None] = {}
+        self._judging: set[nodes.Var] = set()
+        self._incomplete = False
         self._remembered: dict[int, bool] = {}
         self._collect(tree)
 
@@ -267,23 +270,39 @@ class ModuleEvidence:
                 return COROUTINE
             return None
         var = self.var_of(expr, function)
-        return self.judge(var, depth) if var is not None else None
+        return self.judge(var) if var is not None else None
 
-    def judge(self, var: nodes.Var, depth: int = 0) -> str | None:
-        """What a variable or attribute holds, by values first, then uses."""
+    def judge(self, var: nodes.Var) -> str | None:
+        """What a variable or attribute holds, by its values first, then its uses.
+
+        A judgement that met a variable still being judged (``a = b; b = a``) is incomplete
+        and kept only for the outermost variable, so the result does not depend on which
+        variable is asked about first.
+        """
         if var in self._judged:
             return self._judged[var]
-        self._judged[var] = None  # a value defined through itself decides nothing
+        if var in self._judging or len(self._judging) > _MAX_CHAIN:
+            self._incomplete = True
+            return None
+        outer_incomplete, self._incomplete = self._incomplete, False
+        self._judging.add(var)
+        try:
+            kind = self._decide(var)
+        finally:
+            self._judging.discard(var)
+        if not self._incomplete or not self._judging:
+            self._judged[var] = kind
+        self._incomplete = outer_incomplete or self._incomplete
+        return kind
+
+    def _decide(self, var: nodes.Var) -> str | None:
         kind = kind_of_type(get_proper_type(var.type) if var.type is not None else None)
         if kind is None:
             kind = _agree(
-                [self.kind_of(value, function, depth) for value, function in self._values.get(var, ())]
-                + [self.element_kind(sequence, function, depth) for sequence, function in self._elements.get(var, ())]
+                [self.kind_of(value, function) for value, function in self._values.get(var, ())]
+                + [self.element_kind(sequence, function) for sequence, function in self._elements.get(var, ())]
             )
-        if kind is None:
-            kind = _agree(iter(self._uses.get(var, ())))
-        self._judged[var] = kind
-        return kind
+        return kind if kind is not None else _agree(self._uses.get(var, ()))
 
     def element_kind(self, sequence: nodes.Expression, function: nodes.FuncDef | None, depth: int = 0) -> str | None:
         """What the items of a sequence are: its type's item type, its literal items, or its values'."""

@@ -57,6 +57,13 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
     evidence = module_evidence(module)
     rule = _Rule(function, module, evidence)
     statements = {id(n.expr) for n in function.nodes if isinstance(n, nodes.ExpressionStmt)}
+    # A statement's value is what a call returns, or what awaiting it gives (``await spawn()``).
+    results = {id(n.expr): n.expr for n in function.nodes if isinstance(n, nodes.ExpressionStmt)}
+    results |= {
+        id(n.expr.expr): n.expr
+        for n in function.nodes
+        if isinstance(n, nodes.ExpressionStmt) and isinstance(n.expr, nodes.AwaitExpr)
+    }
     bound = {
         id(n.rvalue): n.lvalues[0]
         for n in function.nodes
@@ -68,10 +75,11 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
         rule.implicit_tasks(node)
         spawned = rule.spawned_by(node)
         if spawned is None:
-            if id(node) in statements and rule.returns_unowned_task(node):
-                helper = f'"{walk_name(node.callee)}()"'
-                module.report(node, f"{helper} returns a task no task group owns and the call discards it: {WEAK}; "
-                              f"{rule.fix}", UNSTRUCTURED_TASK_DISCARDED)
+            result = results.get(id(node))
+            if result is not None and rule.returns_unowned_task(node, result):
+                helper = f'"{_short_name(node.callee)}()"'
+                module.report(result, f"{helper} returns a task no task group owns and the statement discards it: "
+                              f"{WEAK}; {rule.fix}", UNSTRUCTURED_TASK_DISCARDED)
             continue
         target = bound.get(id(node))
         start = f"{spawned} starts a task no task group owns"
@@ -98,17 +106,22 @@ def module_evidence(module: ModuleContext) -> ModuleEvidence:
     return found
 
 
-def walk_name(expr: nodes.Expression) -> str:
-    if isinstance(expr, nodes.MemberExpr):
-        return expr.name
-    return expr.name if isinstance(expr, nodes.NameExpr) else "..."
+def _short_name(callee: nodes.Expression) -> str:
+    """How a message names a callee: ``spawn`` for ``spawn(...)`` and ``self.spawn(...)``."""
+    return callee.name if isinstance(callee, (nodes.NameExpr, nodes.MemberExpr)) else "..."
+
+
+def target_version(module: ModuleContext) -> tuple[int, int]:
+    """The Python version mypy checks for (the running one until the module context carries it)."""
+    version: tuple[int, int] = getattr(module, "python_version", sys.version_info[:2])
+    return version
 
 
 def fix_hint(function: FunctionScope, module: ModuleContext) -> str:
     """What to do instead, in the library the module uses and for the Python it targets."""
     imported = {imp.id.partition(".")[0] for imp in module.tree.imports if isinstance(imp, (nodes.ImportFrom, nodes.ImportAll))}
     imported |= {name.partition(".")[0] for imp in module.tree.imports if isinstance(imp, nodes.Import) for name, _ in imp.ids}
-    version = getattr(module, "python_version", sys.version_info[:2])
+    version = target_version(module)
     if "anyio" in imported or ("trio" not in imported and version < (3, 11)):
         group = '"async with anyio.create_task_group() as tg: tg.start_soon(...)"'
     elif "trio" in imported and "asyncio" not in imported:
@@ -130,7 +143,7 @@ class _Rule:
         self.module = module
         self.evidence = evidence
         self.fix = fix_hint(function, module)
-        self.version = getattr(module, "python_version", sys.version_info[:2])
+        self.version = target_version(module)
         self.discarded_callback_results = dict(self._callback_results())
 
     def kind_of(self, expr: nodes.Expression) -> str | None:
@@ -146,8 +159,9 @@ class _Rule:
             return SPAWNING_FUNCTIONS[callee]
         if callee == ENSURE_FUTURE:
             return SPAWNING_FUNCTIONS[callee] if first is not None and self.kind_of(first) == COROUTINE else None
-        if _constructs_task(callee_type):
-            return f"{callee_type.type_object().name}()" if isinstance(callee_type, CallableType) else None
+        constructed = _constructed_task_class(callee_type)
+        if constructed is not None:
+            return f"{constructed}()"
         member = call.callee
         if isinstance(member, nodes.MemberExpr) and member.name == LOOP_METHOD and self.kind_of(member.expr) == LOOP:
             return "loop.create_task()"
@@ -180,14 +194,20 @@ class _Rule:
             and self.evidence.reads[target.node] == 0
         )
 
-    def returns_unowned_task(self, call: nodes.CallExpr) -> bool:
-        """A call whose result is a task no group owns: a helper here that returns one, or a ``Task`` from elsewhere."""
+    def returns_unowned_task(self, call: nodes.CallExpr, result: nodes.Expression) -> bool:
+        """Whether ``result`` (``call``, or ``await call``) is a task no group owns.
+
+        For a helper of this module, by what it returns (provenance: ``tg.create_task`` or a
+        task it looks up is not unowned); for other callees, by the ``Task`` type.
+        """
         if isinstance(call.callee, nodes.MemberExpr) and self.kind_of(call.callee.expr) == TASK_GROUP:
             return False
         definition = self.function.resolver.definition_of(call.callee)
         if isinstance(definition, nodes.FuncDef) and self.module.defines(definition):
+            if definition.is_coroutine != (result is not call):
+                return False  # an un-awaited coroutine call gives a coroutine; an awaited task is not dropped
             return self.evidence.remember(definition, self._helper_returns_unowned_task)
-        typ = self.function.resolver.type_of(call)
+        typ = self.function.resolver.type_of(result)
         return isinstance(typ, Instance) and any(typ.type.has_base(name) for name in TASK_CLASSES)
 
     def _helper_returns_unowned_task(self, defn: nodes.FuncDef) -> bool:
@@ -199,7 +219,7 @@ class _Rule:
             value = node.expr
             if isinstance(value, nodes.NameExpr) and isinstance(value.node, nodes.Var):
                 value = helper.function.resolver.assigned_value(value.node) or value
-            if isinstance(value, nodes.CallExpr) and (helper.spawned_by(value) or helper.returns_unowned_task(value)):
+            if isinstance(value, nodes.CallExpr) and (helper.spawned_by(value) or helper.returns_unowned_task(value, value)):
                 return True
         return False
 
@@ -216,7 +236,7 @@ class _Rule:
             for argument, index in formals:
                 parameter = get_proper_type(signature.arg_types[index])
                 if isinstance(argument, nodes.LambdaExpr) and _drops_result(parameter):
-                    yield id(argument.expr()), f"{walk_name(call.callee)}()"
+                    yield id(argument.expr()), f"{_short_name(call.callee)}()"
 
 
 def _drops_result(parameter: ProperType) -> bool:
@@ -227,12 +247,12 @@ def _drops_result(parameter: ProperType) -> bool:
     return isinstance(returned, NoneType) or (isinstance(returned, Instance) and returned.type.fullname == "builtins.object")
 
 
-def _constructs_task(callee_type: ProperType | None) -> bool:
+def _constructed_task_class(callee_type: ProperType | None) -> str | None:
     """``asyncio.Task(coro)`` or a subclass: constructing a task schedules it."""
     if not isinstance(callee_type, CallableType) or not callee_type.is_type_obj():
-        return False
+        return None
     info = callee_type.type_object()
-    return any(info.has_base(name) for name in TASK_CLASSES)
+    return info.name if any(info.has_base(name) for name in TASK_CLASSES) else None
 
 
 def _callee_fullname(callee: nodes.Expression, callee_type: ProperType | None) -> str | None:
