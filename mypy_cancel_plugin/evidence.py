@@ -12,6 +12,8 @@ decides:
 3. **Uses**: how the module uses the value: passed where a parameter declares an event loop
    or a coroutine, its loop-only methods called (``call_soon``, ``run_in_executor``), called
    with the result awaited (a coroutine function).
+4. **Names** (optional, ``loop_names``): a name or attribute nothing above says anything
+   about, spelled ``loop``, ``_loop`` or ``<anything>_loop``, is an event loop.
 
 A value whose evidence disagrees (a loop in one assignment, anything else in another) is
 unknown.  Evidence is gathered in one pass over the module; each value is judged once.
@@ -19,11 +21,22 @@ unknown.  Evidence is gathered in one pass over the module; each value is judged
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from mypy import nodes
-from mypy.types import AnyType, CallableType, Instance, NoneType, ProperType, Type, UnionType, get_proper_type
+from mypy.types import (
+    AnyType,
+    CallableType,
+    Instance,
+    NoneType,
+    ProperType,
+    Type,
+    TypeOfAny,
+    UnionType,
+    get_proper_type,
+)
 
 from mypy_cancel_plugin import predicates, walk
 from mypy_cancel_plugin.static_types import Resolver
@@ -42,6 +55,7 @@ LOOP_ONLY_METHODS = frozenset(
     {"call_soon", "call_soon_threadsafe", "call_later", "call_at", "run_in_executor",
      "run_until_complete", "create_future", "set_default_executor"}
 )
+LOOP_NAME = re.compile(r"(.*_)?loop")
 _MAX_DEPTH = 8  # nesting of one value's expression
 _MAX_CHAIN = 64  # variables judged through one another
 
@@ -109,8 +123,10 @@ def formal_arguments(
 class ModuleEvidence:
     """Values, bindings and uses of every variable and attribute of one module, gathered once."""
 
-    def __init__(self, tree: nodes.MypyFile, checked_types: Mapping[nodes.Expression, Type]) -> None:
+    def __init__(self, tree: nodes.MypyFile, checked_types: Mapping[nodes.Expression, Type], *,
+                 loop_names: bool) -> None:
         self._checked_types = checked_types
+        self._loop_names = loop_names
         self._resolvers: dict[int, Resolver] = {}
         # Var -> (expression whose value it holds, function the expression is in)
         self._values: dict[nodes.Var, list[tuple[nodes.Expression, nodes.FuncDef | None]]] = defaultdict(list)
@@ -270,7 +286,18 @@ class ModuleEvidence:
                 return COROUTINE
             return None
         var = self.var_of(expr, function)
-        return self.judge(var) if var is not None else None
+        if var is not None and self._has_evidence(var):
+            return self.judge(var)
+        named = isinstance(expr, (nodes.NameExpr, nodes.MemberExpr)) and LOOP_NAME.fullmatch(expr.name)
+        return LOOP if self._loop_names and named else None
+
+    def _has_evidence(self, var: nodes.Var) -> bool:
+        """Anything but a name: a declared type (an explicit ``Any`` too), values or uses."""
+        declared = get_proper_type(var.type) if var.type is not None else None
+        unannotated = isinstance(declared, AnyType) and declared.type_of_any == TypeOfAny.unannotated
+        return (declared is not None and not unannotated) or any(
+            var in facts for facts in (self._values, self._elements, self._uses)
+        )
 
     def judge(self, var: nodes.Var) -> str | None:
         """What a variable or attribute holds, by its values first, then its uses.

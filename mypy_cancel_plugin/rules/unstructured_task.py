@@ -46,6 +46,9 @@ IMPLICIT_SPAWNERS = {
     WAIT: "asyncio.wait()",
 }
 _EVIDENCE = "unstructured_task_evidence"
+# Evidence level 4, names (``loop``, ``_loop``, ``*_loop``): until the plugin's settings carry
+# ``unstructured_task_loop_names``, on, as measured on the bench corpus.
+LOOP_NAMES = True
 
 STORED = "a stored reference keeps it from being garbage-collected, but nothing cancels it or waits for it when this code fails"
 WEAK = "the event loop keeps only a weak reference, so it can be garbage-collected mid-flight"
@@ -101,7 +104,7 @@ def module_evidence(module: ModuleContext) -> ModuleEvidence:
     """The module's evidence, gathered on first use and kept with the module."""
     memo = vars(module)
     if _EVIDENCE not in memo:
-        memo[_EVIDENCE] = ModuleEvidence(module.tree, module.checked_types)
+        memo[_EVIDENCE] = ModuleEvidence(module.tree, module.checked_types, loop_names=LOOP_NAMES)
     found: ModuleEvidence = memo[_EVIDENCE]
     return found
 
@@ -195,20 +198,22 @@ class _Rule:
         )
 
     def returns_unowned_task(self, call: nodes.CallExpr, result: nodes.Expression) -> bool:
-        """Whether ``result`` (``call``, or ``await call``) is a task no group owns.
+        """Whether ``result`` (``call``, or ``await call``) is the only reference to a task no group owns.
 
-        For a helper of this module, by what it returns (provenance: ``tg.create_task`` or a
-        task it looks up is not unowned); for other callees, by the ``Task`` type.
+        Decided by what the helper returns, for helpers of this module: ``tg.create_task``,
+        a task it looks up, or one it also stores (``self._tasks.add(task)``) is not dropped
+        by dropping the result.  Helpers of other modules are not judged: their bodies are not
+        there when mypy reads them from its cache, and their ``Task`` type does not say
+        whether they keep the task.
         """
         if isinstance(call.callee, nodes.MemberExpr) and self.kind_of(call.callee.expr) == TASK_GROUP:
             return False
         definition = self.function.resolver.definition_of(call.callee)
-        if isinstance(definition, nodes.FuncDef) and self.module.defines(definition):
-            if definition.is_coroutine != (result is not call):
-                return False  # an un-awaited coroutine call gives a coroutine; an awaited task is not dropped
-            return self.evidence.remember(definition, self._helper_returns_unowned_task)
-        typ = self.function.resolver.type_of(result)
-        return isinstance(typ, Instance) and any(typ.type.has_base(name) for name in TASK_CLASSES)
+        if not isinstance(definition, nodes.FuncDef) or not self.module.defines(definition):
+            return False
+        if definition.is_coroutine != (result is not call):
+            return False  # an un-awaited coroutine call gives a coroutine; an awaited task is not dropped
+        return self.evidence.remember(definition, self._helper_returns_unowned_task)
 
     def _helper_returns_unowned_task(self, defn: nodes.FuncDef) -> bool:
         helper = _Rule(self.module.scope_of(defn), self.module, self.evidence)
@@ -216,9 +221,11 @@ class _Rule:
         for node in helper.function.nodes:
             if not isinstance(node, nodes.ReturnStmt) or node.expr is None or id(node) in in_lambdas:
                 continue
-            value = node.expr
+            value: nodes.Expression | None = node.expr
             if isinstance(value, nodes.NameExpr) and isinstance(value.node, nodes.Var):
-                value = helper.function.resolver.assigned_value(value.node) or value
+                # a local the return alone reads: the caller gets the only reference
+                only_reference = self.evidence.reads[value.node] == 1
+                value = helper.function.resolver.assigned_value(value.node) if only_reference else None
             if isinstance(value, nodes.CallExpr) and (helper.spawned_by(value) or helper.returns_unowned_task(value, value)):
                 return True
         return False
