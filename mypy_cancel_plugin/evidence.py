@@ -219,7 +219,8 @@ class ModuleEvidence:
             bound = True
         else:
             bound = isinstance(target, nodes.FuncDef) and isinstance(callee, nodes.MemberExpr) and bool(target.info)
-        if isinstance(target, nodes.FuncDef) and id(target) in defined:  # a value passed for a parameter is a value of it
+        # a value passed for a parameter is a value of it
+        if isinstance(target, nodes.FuncDef) and id(target) in defined:
             for argument, index in formal_arguments(call, target.arg_names, target.arg_kinds, bound):
                 self._values[target.arguments[index].variable].append((argument, function))
         signature = resolver.type_of(callee)

@@ -36,8 +36,8 @@ ENSURE_FUTURE = "asyncio.tasks.ensure_future"
 SPAWNING_FUNCTIONS = {CREATE_TASK: "asyncio.create_task()", ENSURE_FUTURE: "asyncio.ensure_future()"}
 TASK_CLASSES = ("asyncio.tasks.Task", "_asyncio.Task")
 LOOP_METHOD = "create_task"
-# Functions that wrap a bare coroutine in a task of their own: name -> (public name, whether
-# every positional argument is one, whether it takes an iterable of them).
+# Functions that wrap a bare coroutine in a task of their own (gather: every positional
+# argument; wait: the items of its first; shield, wait_for: their first).
 GATHER, WAIT, WAIT_FOR = "asyncio.tasks.gather", "asyncio.tasks.wait", "asyncio.tasks.wait_for"
 IMPLICIT_SPAWNERS = {
     "asyncio.tasks.shield": "asyncio.shield()",
@@ -50,7 +50,10 @@ _EVIDENCE = "unstructured_task_evidence"
 # ``unstructured_task_loop_names``, on, as measured on the bench corpus.
 LOOP_NAMES = True
 
-STORED = "a stored reference keeps it from being garbage-collected, but nothing cancels it or waits for it when this code fails"
+STORED = (
+    "a stored reference keeps it from being garbage-collected, "
+    "but nothing cancels it or waits for it when this code fails"
+)
 WEAK = "the event loop keeps only a weak reference, so it can be garbage-collected mid-flight"
 
 
@@ -122,8 +125,12 @@ def target_version(module: ModuleContext) -> tuple[int, int]:
 
 def fix_hint(function: FunctionScope, module: ModuleContext) -> str:
     """What to do instead, in the library the module uses and for the Python it targets."""
-    imported = {imp.id.partition(".")[0] for imp in module.tree.imports if isinstance(imp, (nodes.ImportFrom, nodes.ImportAll))}
-    imported |= {name.partition(".")[0] for imp in module.tree.imports if isinstance(imp, nodes.Import) for name, _ in imp.ids}
+    imported: set[str] = set()
+    for imp in module.tree.imports:
+        if isinstance(imp, nodes.Import):
+            imported.update(name.partition(".")[0] for name, _ in imp.ids)
+        elif isinstance(imp, (nodes.ImportFrom, nodes.ImportAll)):
+            imported.add(imp.id.partition(".")[0])
     version = target_version(module)
     if "anyio" in imported or ("trio" not in imported and version < (3, 11)):
         group = '"async with anyio.create_task_group() as tg: tg.start_soon(...)"'
@@ -224,9 +231,11 @@ class _Rule:
             value: nodes.Expression | None = node.expr
             if isinstance(value, nodes.NameExpr) and isinstance(value.node, nodes.Var):
                 # a local the return alone reads: the caller gets the only reference
-                only_reference = self.evidence.reads[value.node] == 1
-                value = helper.function.resolver.assigned_value(value.node) if only_reference else None
-            if isinstance(value, nodes.CallExpr) and (helper.spawned_by(value) or helper.returns_unowned_task(value, value)):
+                resolver = helper.function.resolver
+                value = resolver.assigned_value(value.node) if self.evidence.reads[value.node] == 1 else None
+            if isinstance(value, nodes.CallExpr) and (
+                helper.spawned_by(value) or helper.returns_unowned_task(value, value)
+            ):
                 return True
         return False
 
@@ -251,7 +260,8 @@ def _drops_result(parameter: ProperType) -> bool:
     if not isinstance(parameter, CallableType):
         return False
     returned = get_proper_type(parameter.ret_type)
-    return isinstance(returned, NoneType) or (isinstance(returned, Instance) and returned.type.fullname == "builtins.object")
+    is_object = isinstance(returned, Instance) and returned.type.fullname == "builtins.object"
+    return is_object or isinstance(returned, NoneType)
 
 
 def _constructed_task_class(callee_type: ProperType | None) -> str | None:
