@@ -39,6 +39,8 @@ class Settings:
     libraries: tuple[str, ...] = ("auto",)
     # Fully qualified functions/classes (or modules) inside which ``unstructured-task`` is silent.
     unstructured_task_allow: tuple[str, ...] = ()
+    # Last evidence level for untyped receivers: a name ``loop``/``_loop``/``*_loop`` is an event loop.
+    unstructured_task_loop_names: bool = True
     # Analyse functions without annotations too (mypy itself skips their bodies by default).
     check_unannotated: bool = True
     # The plugin's own switch for its codes: works where mypy's options cannot name them (the

@@ -14,6 +14,7 @@ from mypy.types import Type
 
 from mypy_cancel_plugin import predicates, walk
 from mypy_cancel_plugin.config import Settings
+from mypy_cancel_plugin.evidence import ModuleEvidence
 from mypy_cancel_plugin.static_types import Resolver
 
 ASYNC_CONTEXT_MANAGER = "contextlib.asynccontextmanager"
@@ -65,6 +66,11 @@ class ModuleContext:
     @cached_property
     def source_lines(self) -> list[str]:
         return self.read_source()
+
+    @cached_property
+    def task_evidence(self) -> ModuleEvidence:
+        """What the module says about its untyped values (for ``unstructured-task``), gathered once."""
+        return ModuleEvidence(self.scopes, self.checked_types, loop_names=self.settings.unstructured_task_loop_names)
 
     @cached_property
     def libraries_in_play(self) -> frozenset[str]:

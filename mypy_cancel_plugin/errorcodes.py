@@ -33,6 +33,12 @@ UNSTRUCTURED_TASK_DISCARDED = ErrorCode(
     CATEGORY,
     sub_code_of=UNSTRUCTURED_TASK,
 )
+UNSTRUCTURED_TASK_IMPLICIT = ErrorCode(
+    "unstructured-task-implicit",
+    "asyncio.shield/wait_for/gather/wait wrap a bare coroutine in a task no task group owns",
+    CATEGORY,
+    sub_code_of=UNSTRUCTURED_TASK,
+)
 YIELD_IN_CANCEL_SCOPE = ErrorCode(
     "yield-in-cancel-scope",
     "A generator yields while a timeout, task group or cancel scope is open (PEP 789)",
@@ -49,6 +55,7 @@ ALL_CODES = (
     CANCEL_SWALLOWED_AWAITED_TASK,
     UNSTRUCTURED_TASK,
     UNSTRUCTURED_TASK_DISCARDED,
+    UNSTRUCTURED_TASK_IMPLICIT,
     YIELD_IN_CANCEL_SCOPE,
     PLUGIN_FAILURE,
 )

@@ -63,9 +63,9 @@ CHOICES = "auto, asyncio, trio, anyio"
 
 BAD_SETTINGS = {
     "unknown-key": ("pyproject.toml", TOML + "[tool.mypy_cancel_plugin]\nspeed = 3\n",
-                    f"{IN_TOML}: unknown key 'speed'; known keys: check_unannotated, disable_error_code, enable_error_code, libraries, unstructured_task_allow"),
+                    f"{IN_TOML}: unknown key 'speed'; known keys: check_unannotated, disable_error_code, enable_error_code, libraries, unstructured_task_allow, unstructured_task_loop_names"),
     "unknown-key-setup-cfg": ("setup.cfg", INI + "[mypy_cancel_plugin]\nspeed = 3\n",
-                              "setup.cfg: [mypy_cancel_plugin]: unknown key 'speed'; known keys: check_unannotated, disable_error_code, enable_error_code, libraries, unstructured_task_allow"),
+                              "setup.cfg: [mypy_cancel_plugin]: unknown key 'speed'; known keys: check_unannotated, disable_error_code, enable_error_code, libraries, unstructured_task_allow, unstructured_task_loop_names"),
     "section-not-a-table": ("pyproject.toml", TOML + '[tool]\nmypy_cancel_plugin = "x"\n',
                             f"{IN_TOML} must be a table of settings; got 'x'"),
     "section-array-of-tables": ("pyproject.toml", TOML + '[[tool.mypy_cancel_plugin]]\nlibraries = ["trio"]\n',
@@ -75,7 +75,7 @@ BAD_SETTINGS = {
     "nested-table-for-a-list": ("pyproject.toml", TOML + "[tool.mypy_cancel_plugin.libraries]\ntrio = true\n",
                                 f"{IN_TOML}: 'libraries' must be a list of strings; got {{'trio': True}}"),
     "nested-table-unknown": ("pyproject.toml", TOML + "[tool.mypy_cancel_plugin.overrides]\nlibraries = []\n",
-                             f"{IN_TOML}: unknown key 'overrides'; known keys: check_unannotated, disable_error_code, enable_error_code, libraries, unstructured_task_allow"),
+                             f"{IN_TOML}: unknown key 'overrides'; known keys: check_unannotated, disable_error_code, enable_error_code, libraries, unstructured_task_allow, unstructured_task_loop_names"),
     "wrong-type-bool": ("pyproject.toml", TOML + '[tool.mypy_cancel_plugin]\ncheck_unannotated = "yes"\n',
                         f"{IN_TOML}: 'check_unannotated' must be a boolean (true or false); got 'yes'"),
     "wrong-type-bool-ini": ("mypy.ini", INI + "[mypy_cancel_plugin]\ncheck_unannotated = maybe\n",

@@ -1,95 +1,261 @@
 """``unstructured-task``: a task spawned where no task group owns its lifetime.
 
-``asyncio.create_task``, ``asyncio.ensure_future`` of a coroutine and ``create_task`` on an
-event loop start a task that nothing awaits or cancels when the caller fails or is
-cancelled.  ``tg.create_task`` on a ``TaskGroup`` (anyio's ``start_soon``, trio's nursery) is
-the structured form and is never reported.  Receivers and arguments are judged by mypy's own
-types (the checker's type map); in code mypy does not check (unannotated functions) by
-declared types.  ``Any`` is never guessed at.
+``asyncio.create_task``, ``asyncio.ensure_future`` of a coroutine, ``create_task`` on an event
+loop and ``asyncio.Task(...)`` start a task that nothing awaits or cancels when the caller
+fails or is cancelled.  ``tg.create_task`` on a ``TaskGroup`` (anyio's ``start_soon``, trio's
+nursery) is the structured form and is never reported.  Receivers and arguments are judged by
+mypy's types, and where those say nothing (``Any``) by the evidence the module gives
+(``evidence``); a value no evidence decides is not guessed at.
+
+A spawned task is *discarded* (``-discarded``) when nothing keeps a reference: the call is a
+statement, it is bound to a local never read, or a lambda returns it to a caller that drops
+callback results; a statement that drops a task a helper returns is discarded too.
+``asyncio.shield``/``wait_for``/``gather``/``wait`` given a bare coroutine make a task of
+their own (``-implicit``).
 """
 
 from __future__ import annotations
 
-from mypy import nodes
-from mypy.types import CallableType, Instance, ProperType
+from collections.abc import Iterator
 
-from mypy_cancel_plugin import predicates
+from mypy import nodes
+from mypy.types import CallableType, Instance, NoneType, ProperType, get_proper_type
+
+from mypy_cancel_plugin import evidence as evidence_module
 from mypy_cancel_plugin.context import FunctionScope, ModuleContext
-from mypy_cancel_plugin.errorcodes import UNSTRUCTURED_TASK, UNSTRUCTURED_TASK_DISCARDED
+from mypy_cancel_plugin.errorcodes import (
+    UNSTRUCTURED_TASK,
+    UNSTRUCTURED_TASK_DISCARDED,
+    UNSTRUCTURED_TASK_IMPLICIT,
+)
+from mypy_cancel_plugin.evidence import COROUTINE, LOOP, TASK_GROUP, ModuleEvidence
 
 CREATE_TASK = "asyncio.tasks.create_task"
 ENSURE_FUTURE = "asyncio.tasks.ensure_future"
 SPAWNING_FUNCTIONS = {CREATE_TASK: "asyncio.create_task()", ENSURE_FUTURE: "asyncio.ensure_future()"}
+TASK_CLASSES = ("asyncio.tasks.Task", "_asyncio.Task")
 LOOP_METHOD = "create_task"
-FIX = 'use "async with asyncio.TaskGroup() as tg: tg.create_task(...)"'
+# Functions that wrap a bare coroutine in a task of their own (gather: every positional
+# argument; wait: the items of its first; shield, wait_for: their first).
+GATHER, WAIT, WAIT_FOR = "asyncio.tasks.gather", "asyncio.tasks.wait", "asyncio.tasks.wait_for"
+IMPLICIT_SPAWNERS = {
+    "asyncio.tasks.shield": "asyncio.shield()",
+    WAIT_FOR: "asyncio.wait_for()",
+    GATHER: "asyncio.gather()",
+    WAIT: "asyncio.wait()",
+}
+
+STORED = (
+    "a stored reference keeps it from being garbage-collected, "
+    "but nothing cancels it or waits for it when this code fails"
+)
+WEAK = "the event loop keeps only a weak reference, so it can be garbage-collected mid-flight"
 
 
 def check(function: FunctionScope, module: ModuleContext) -> None:
     if module.settings.allows_unstructured_tasks_in(function.qualified_names):
         return
-    discarded = {id(n.expr) for n in function.nodes if isinstance(n, nodes.ExpressionStmt)}
+    evidence = module.task_evidence
+    rule = _Rule(function, module, evidence)
+    statements = {id(n.expr) for n in function.nodes if isinstance(n, nodes.ExpressionStmt)}
+    # A statement's value is what a call returns, or what awaiting it gives (``await spawn()``).
+    results = {id(n.expr): n.expr for n in function.nodes if isinstance(n, nodes.ExpressionStmt)}
+    results |= {
+        id(n.expr.expr): n.expr
+        for n in function.nodes
+        if isinstance(n, nodes.ExpressionStmt) and isinstance(n.expr, nodes.AwaitExpr)
+    }
+    bound = {
+        id(n.rvalue): n.lvalues[0]
+        for n in function.nodes
+        if isinstance(n, nodes.AssignmentStmt) and len(n.lvalues) == 1
+    }
     for node in function.nodes:
         if not isinstance(node, nodes.CallExpr):
             continue
-        spawned = _spawned_by(node, function)
-        if not spawned:
+        rule.implicit_tasks(node)
+        spawned = rule.spawned_by(node)
+        if spawned is None:
+            result = results.get(id(node))
+            if result is not None and rule.returns_unowned_task(node, result):
+                helper = f'"{_short_name(node.callee)}()"'
+                module.report(result, f"{helper} returns a task no task group owns and the statement discards it: "
+                              f"{WEAK}; {rule.fix}", UNSTRUCTURED_TASK_DISCARDED)
             continue
-        if id(node) in discarded:
-            message = (
-                f"{spawned} starts a task no task group owns and discards it: the event loop keeps only a "
-                f"weak reference, so it can be garbage-collected mid-flight; {FIX}"
-            )
-            module.report(node, message, UNSTRUCTURED_TASK_DISCARDED)
+        target = bound.get(id(node))
+        start = f"{spawned} starts a task no task group owns"
+        if id(node) in statements:
+            module.report(node, f"{start} and discards it: {WEAK}; {rule.fix}", UNSTRUCTURED_TASK_DISCARDED)
+        elif id(node) in rule.discarded_callback_results:
+            taker = rule.discarded_callback_results[id(node)]
+            module.report(node, f"{start} and returns it to {taker}, which discards it: {WEAK}; {rule.fix}",
+                          UNSTRUCTURED_TASK_DISCARDED)
+        elif rule.is_unread_local(target):
+            assert isinstance(target, nodes.NameExpr)
+            module.report(node, f'{start} and binds it to "{target.name}", which is never read: the local is gone '
+                          f"when the function returns, and then {WEAK}; {rule.fix}", UNSTRUCTURED_TASK_DISCARDED)
         else:
-            module.report(node, f"{spawned} starts a task no task group owns; {FIX}", UNSTRUCTURED_TASK)
+            module.report(node, f"{start}: {STORED}; {rule.fix}", UNSTRUCTURED_TASK)
 
 
-def _function_spawn(callee: str | None, first_arg: ProperType | None, *, known_coroutine: bool) -> str | None:
-    if callee == CREATE_TASK:
-        return SPAWNING_FUNCTIONS[callee]
-    if callee == ENSURE_FUTURE:
-        if predicates.is_future(first_arg):
-            return None  # wrapping an existing future creates no task
-        if known_coroutine or _is_awaitable_not_future(first_arg):
-            return SPAWNING_FUNCTIONS[callee]
-    return None
+def _short_name(callee: nodes.Expression) -> str:
+    """How a message names a callee: ``spawn`` for ``spawn(...)`` and ``self.spawn(...)``."""
+    return callee.name if isinstance(callee, (nodes.NameExpr, nodes.MemberExpr)) else "..."
 
 
-def _is_awaitable_not_future(typ: ProperType | None) -> bool:
-    """Coroutines and other awaitables (``__await__``, nominal or not): ensure_future wraps them in a task."""
-    if predicates.is_instance_of(typ, ("typing.Awaitable",)) is not None:
-        return True
-    return isinstance(typ, Instance) and typ.type.get("__await__") is not None
+def fix_hint(function: FunctionScope, module: ModuleContext) -> str:
+    """What to do instead, in the library the module uses and for the Python it targets."""
+    imported: set[str] = set()
+    for imp in module.tree.imports:
+        if isinstance(imp, nodes.Import):
+            imported.update(name.partition(".")[0] for name, _ in imp.ids)
+        elif isinstance(imp, (nodes.ImportFrom, nodes.ImportAll)):
+            imported.add(imp.id.partition(".")[0])
+    version = module.options.python_version
+    if "anyio" in imported or ("trio" not in imported and version < (3, 11)):
+        group = '"async with anyio.create_task_group() as tg: tg.start_soon(...)"'
+    elif "trio" in imported and "asyncio" not in imported:
+        group = '"async with trio.open_nursery() as nursery: nursery.start_soon(...)"'
+    else:
+        group = '"async with asyncio.TaskGroup() as tg: tg.create_task(...)"'
+    if version < (3, 11) and "anyio" not in imported and "trio" not in imported:
+        group += " (asyncio.TaskGroup needs Python 3.11)"
+    if function.defn is not None and not function.defn.is_coroutine:
+        return f"move the spawn into the coroutine that owns the work and use {group}"
+    return f"use {group}"
 
 
-def _callee_fullname(call: nodes.Context) -> str | None:
-    if isinstance(call, nodes.CallExpr) and isinstance(call.callee, nodes.RefExpr):
-        return call.callee.fullname
-    return None
+class _Rule:
+    """The rule's questions about one function, over the module's evidence."""
 
+    def __init__(self, function: FunctionScope, module: ModuleContext, evidence: ModuleEvidence) -> None:
+        self.function = function
+        self.module = module
+        self.evidence = evidence
+        self.fix = fix_hint(function, module)
+        self.version = module.options.python_version
+        self.discarded_callback_results = dict(self._callback_results())
 
-def _spawned_by(call: nodes.CallExpr, function: FunctionScope) -> str | None:
-    """What a call spawns, judged by the types of its callee, receiver and argument."""
-    resolver = function.resolver
-    callee_type = resolver.type_of(call.callee)
-    callee = _callee_fullname(call)
-    if callee not in SPAWNING_FUNCTIONS and isinstance(callee_type, CallableType) and callee_type.definition:
-        callee = callee_type.definition.fullname  # an alias: ``spawn = asyncio.create_task``
-    if callee in SPAWNING_FUNCTIONS:
+    def kind_of(self, expr: nodes.Expression) -> str | None:
+        return self.evidence.kind_of(expr, self.function.defn, resolver=self.function.resolver)
+
+    def spawned_by(self, call: nodes.CallExpr) -> str | None:
+        """What a call spawns, judged by its callee, receiver and argument."""
+        resolver = self.function.resolver
+        callee_type = resolver.type_of(call.callee)
+        callee = _callee_fullname(call.callee, callee_type)
         first = call.args[0] if call.args else None
-        first_type = resolver.type_of(first) if first is not None else None
-        return _function_spawn(callee, first_type, known_coroutine=_calls_coroutine_function(first, function))
-    member = call.callee
-    if isinstance(member, nodes.MemberExpr) and member.name == LOOP_METHOD and predicates.is_event_loop(
-        resolver.type_of(member.expr)
-    ):
-        return "loop.create_task()"
-    return None
+        if callee == CREATE_TASK:
+            return SPAWNING_FUNCTIONS[callee]
+        if callee == ENSURE_FUTURE:
+            return SPAWNING_FUNCTIONS[callee] if first is not None and self.kind_of(first) == COROUTINE else None
+        constructed = _constructed_task_class(callee_type)
+        if constructed is not None:
+            return f"{constructed}()"
+        member = call.callee
+        if isinstance(member, nodes.MemberExpr) and member.name == LOOP_METHOD and self.kind_of(member.expr) == LOOP:
+            return "loop.create_task()"
+        return None
 
+    def implicit_tasks(self, call: nodes.CallExpr) -> None:
+        """Report each bare coroutine a call to ``shield``/``wait_for``/``gather``/``wait`` wraps in a task."""
+        callee = _callee_fullname(call.callee, self.function.resolver.type_of(call.callee))
+        if callee not in IMPLICIT_SPAWNERS or (callee == WAIT_FOR and self.version >= (3, 12)):
+            return  # from 3.12 wait_for awaits a coroutine in place
+        arguments = zip(call.args, call.arg_kinds) if callee == GATHER else zip(call.args[:1], call.arg_kinds[:1])
+        for argument, kind in arguments:
+            if kind == nodes.ARG_STAR or callee == WAIT:
+                found = self.evidence.element_kind(argument, self.function.defn)
+            elif kind == nodes.ARG_POS:
+                found = self.kind_of(argument)
+            else:
+                continue
+            if found == COROUTINE:
+                message = (f"{IMPLICIT_SPAWNERS[callee]} wraps this coroutine in a task no task group owns; "
+                           f"{self.fix}")
+                self.module.report(argument, message, UNSTRUCTURED_TASK_IMPLICIT)
 
-def _calls_coroutine_function(expr: nodes.Expression | None, function: FunctionScope) -> bool:
-    """``ensure_future(fetch())`` where ``fetch`` is an ``async def``, annotated or not."""
-    if not isinstance(expr, nodes.CallExpr):
+    def is_unread_local(self, target: nodes.Expression | None) -> bool:
+        """A local variable nothing reads: it keeps the value only while the frame lives."""
+        return (
+            isinstance(target, nodes.NameExpr)
+            and target.kind == nodes.LDEF
+            and isinstance(target.node, nodes.Var)
+            and self.evidence.reads[target.node] == 0
+        )
+
+    def returns_unowned_task(self, call: nodes.CallExpr, result: nodes.Expression) -> bool:
+        """Whether ``result`` (``call``, or ``await call``) is the only reference to a task no group owns.
+
+        Decided by what the helper returns, for helpers of this module: ``tg.create_task``,
+        a task it looks up, or one it also stores (``self._tasks.add(task)``) is not dropped
+        by dropping the result.  Helpers of other modules are not judged: their bodies are not
+        there when mypy reads them from its cache, and their ``Task`` type does not say
+        whether they keep the task.
+        """
+        if isinstance(call.callee, nodes.MemberExpr) and self.kind_of(call.callee.expr) == TASK_GROUP:
+            return False
+        definition = self.function.resolver.definition_of(call.callee)
+        if not isinstance(definition, nodes.FuncDef) or not self.module.defines(definition):
+            return False
+        if definition.is_coroutine != (result is not call):
+            return False  # an un-awaited coroutine call gives a coroutine; an awaited task is not dropped
+        return self.evidence.remember(definition, self._helper_returns_unowned_task)
+
+    def _helper_returns_unowned_task(self, defn: nodes.FuncDef) -> bool:
+        helper = _Rule(self.module.scope_of(defn), self.module, self.evidence)
+        in_lambdas = {id(n.body.body[-1]) for n in helper.function.nodes if isinstance(n, nodes.LambdaExpr)}
+        for node in helper.function.nodes:
+            if not isinstance(node, nodes.ReturnStmt) or node.expr is None or id(node) in in_lambdas:
+                continue
+            value: nodes.Expression | None = node.expr
+            if isinstance(value, nodes.NameExpr) and isinstance(value.node, nodes.Var):
+                # a local the return alone reads: the caller gets the only reference
+                resolver = helper.function.resolver
+                value = resolver.assigned_value(value.node) if self.evidence.reads[value.node] == 1 else None
+            if isinstance(value, nodes.CallExpr) and (
+                helper.spawned_by(value) or helper.returns_unowned_task(value, value)
+            ):
+                return True
         return False
-    target = function.resolver.definition_of(expr.callee)
-    return isinstance(target, nodes.FuncDef) and target.is_coroutine
+
+    def _callback_results(self) -> Iterator[tuple[int, str]]:
+        """Calls a lambda returns to a callee that declares it drops what its callback returns."""
+        resolver = self.function.resolver
+        for call in self.function.nodes:
+            if not isinstance(call, nodes.CallExpr):
+                continue
+            signature = resolver.type_of(call.callee)
+            if not isinstance(signature, CallableType):
+                continue
+            formals = evidence_module.formal_arguments(call, signature.arg_names, signature.arg_kinds, False)
+            for argument, index in formals:
+                parameter = get_proper_type(signature.arg_types[index])
+                if isinstance(argument, nodes.LambdaExpr) and _drops_result(parameter):
+                    yield id(argument.expr()), f"{_short_name(call.callee)}()"
+
+
+def _drops_result(parameter: ProperType) -> bool:
+    """A callback parameter declared to return ``object`` or ``None``: its result is thrown away."""
+    if not isinstance(parameter, CallableType):
+        return False
+    returned = get_proper_type(parameter.ret_type)
+    is_object = isinstance(returned, Instance) and returned.type.fullname == "builtins.object"
+    return is_object or isinstance(returned, NoneType)
+
+
+def _constructed_task_class(callee_type: ProperType | None) -> str | None:
+    """``asyncio.Task(coro)`` or a subclass: constructing a task schedules it."""
+    if not isinstance(callee_type, CallableType) or not callee_type.is_type_obj():
+        return None
+    info = callee_type.type_object()
+    return info.name if any(info.has_base(name) for name in TASK_CLASSES) else None
+
+
+def _callee_fullname(callee: nodes.Expression, callee_type: ProperType | None) -> str | None:
+    """The function a callee names, through aliases (``spawn = asyncio.create_task``)."""
+    if isinstance(callee, nodes.RefExpr) and callee.fullname in (*SPAWNING_FUNCTIONS, *IMPLICIT_SPAWNERS):
+        return callee.fullname
+    if isinstance(callee_type, CallableType) and callee_type.definition:
+        return callee_type.definition.fullname
+    return callee.fullname if isinstance(callee, nodes.RefExpr) else None

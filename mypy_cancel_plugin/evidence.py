@@ -1,0 +1,357 @@
+"""What an untyped value is, from the evidence its module gives.
+
+mypy types ``self._loop`` as ``Any`` when an unannotated ``__init__`` stores a parameter in
+it; a reviewer still knows it is an event loop.  This module decides such values from what
+the code says about them, strongest evidence first, and stops at the first level that
+decides:
+
+1. **Types**: the checker's type map and declarations (``static_types.Resolver``).
+2. **Values**: what the module assigns to the name or attribute (``self._loop = loop or
+   asyncio.get_event_loop()``), binds with ``async with ... as`` or ``for ... in``, and what
+   its calls pass for a parameter of a function defined here.
+3. **Uses**: how the module uses the value: passed where a parameter declares an event loop
+   or a coroutine, its loop-only methods called (``call_soon``, ``run_in_executor``), called
+   with the result awaited (a coroutine function).
+4. **Names** (optional, ``loop_names``): a name or attribute nothing above says anything
+   about, spelled ``loop``, ``_loop`` or ``<anything>_loop``, is an event loop.
+
+A value whose evidence disagrees (a loop in one assignment, anything else in another) is
+unknown.  Evidence is gathered in one pass over the module; each value is judged once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+
+from mypy import nodes
+from mypy.types import (
+    AnyType,
+    CallableType,
+    Instance,
+    NoneType,
+    ProperType,
+    Type,
+    TypeOfAny,
+    UnionType,
+    get_proper_type,
+)
+
+from mypy_cancel_plugin import predicates, walk
+from mypy_cancel_plugin.static_types import Resolver
+
+# What a value is, as far as spawning tasks goes.
+LOOP = "event loop"
+TASK_GROUP = "task group"  # any cancel scope: a task group, a nursery, or what opens them
+FUTURE = "future"  # a Future or Task: ensure_future() wraps it in nothing
+COROUTINE = "coroutine"  # an awaitable that is not a future: a task is made to run it
+COROUTINE_FUNCTION = "coroutine function"
+OTHER = "other"  # a known type that is none of the above
+
+# Methods only an event loop has: scheduling callbacks and running work in executors
+# (``AbstractEventLoop``'s own API; task groups, nurseries and futures have none of them).
+LOOP_ONLY_METHODS = frozenset(
+    {"call_soon", "call_soon_threadsafe", "call_later", "call_at", "run_in_executor",
+     "run_until_complete", "create_future", "set_default_executor"}
+)
+LOOP_NAME = re.compile(r"(.*_)?loop")
+_MAX_DEPTH = 8  # nesting of one value's expression
+_MAX_CHAIN = 64  # variables judged through one another
+
+
+def kind_of_type(typ: ProperType | None) -> str | None:
+    """What a value of a known type is; ``None`` for no type or ``Any``.
+
+    ``Any | AbstractEventLoop`` (``loop or asyncio.get_event_loop()`` with ``loop: Any``) is
+    judged by its known members, as the ``or`` itself would be.
+    """
+    if typ is None or isinstance(typ, (AnyType, NoneType)):
+        return None
+    if isinstance(typ, UnionType):
+        members = [get_proper_type(item) for item in typ.items]
+        known = [member for member in members if not isinstance(member, AnyType)]
+        if len(known) < len(members):
+            return _agree(kind_of_type(member) for member in known)
+    if predicates.is_event_loop(typ):
+        return LOOP
+    if predicates.cancel_scope_name(typ) is not None:
+        return TASK_GROUP
+    if predicates.is_future(typ):
+        return FUTURE
+    if predicates.is_instance_of(typ, ("typing.Awaitable",)) is not None or (
+        isinstance(typ, Instance) and typ.type.get("__await__") is not None
+    ):
+        return COROUTINE
+    if isinstance(typ, CallableType):
+        definition = typ.definition
+        if isinstance(definition, nodes.FuncDef) and definition.is_coroutine:
+            return COROUTINE_FUNCTION
+        if kind_of_type(get_proper_type(typ.ret_type)) == COROUTINE:
+            return COROUTINE_FUNCTION
+    return OTHER
+
+
+def _agree(kinds: Iterable[str | None]) -> str | None:
+    """One kind from several pieces of evidence: a task group wins, disagreement is unknown."""
+    known = {kind for kind in kinds if kind is not None}
+    if TASK_GROUP in known:
+        return TASK_GROUP
+    return known.pop() if len(known) == 1 else None
+
+
+def formal_arguments(
+    call: nodes.CallExpr, names: Sequence[str | None], kinds: Sequence[nodes.ArgKind], bound: bool
+) -> Iterator[tuple[nodes.Expression, int]]:
+    """Each argument of ``call`` with the index of the parameter it is passed to.
+
+    ``bound``: the callee's first parameter (``self``) is filled by the call itself.
+    Arguments after a ``*args``/``**kwargs`` in the call are not matched.
+    """
+    position = 1 if bound else 0
+    for argument, kind, name in zip(call.args, call.arg_kinds, call.arg_names):
+        if kind == nodes.ARG_POS:
+            if position < len(kinds) and kinds[position].is_positional():
+                yield argument, position
+            position += 1
+        elif kind == nodes.ARG_NAMED and name in names:
+            yield argument, list(names).index(name)
+        else:
+            return
+
+
+class ModuleEvidence:
+    """Values, bindings and uses of every variable and attribute of one module, gathered once."""
+
+    def __init__(self, scopes: Sequence[walk.ScopeNodes], checked_types: Mapping[nodes.Expression, Type], *,
+                 loop_names: bool) -> None:
+        self._checked_types = checked_types
+        self._loop_names = loop_names
+        self._resolvers: dict[int, Resolver] = {}
+        # Var -> (expression whose value it holds, function the expression is in)
+        self._values: dict[nodes.Var, list[tuple[nodes.Expression, nodes.FuncDef | None]]] = defaultdict(list)
+        # Var -> sequences it iterates over (``for x in seq``, comprehensions)
+        self._elements: dict[nodes.Var, list[tuple[nodes.Expression, nodes.FuncDef | None]]] = defaultdict(list)
+        self._uses: dict[nodes.Var, set[str]] = defaultdict(set)
+        self.reads: Counter[nodes.Var] = Counter()
+        self._self_class: dict[nodes.Var, nodes.TypeInfo] = {}
+        self._judged: dict[nodes.Var, str | None] = {}
+        self._judging: set[nodes.Var] = set()
+        self._incomplete = False
+        self._remembered: dict[int, bool] = {}
+        self._collect(scopes)
+
+    # -- gathering: over the nodes the module's walk collected -------------------------
+
+    def _collect(self, scopes: Sequence[walk.ScopeNodes]) -> None:
+        written: set[int] = set()
+        calls: list[tuple[nodes.CallExpr, nodes.FuncDef | None]] = []
+        defined: set[int] = set()
+        for scope in scopes:
+            function = scope.function.defn if scope.function is not None else None
+            for node in scope.in_order:
+                self._gather(node, function, written, calls, defined)
+        for call, function in calls:
+            self._call(call, function, defined)
+
+    def _gather(self, node: nodes.Node, function: nodes.FuncDef | None, written: set[int],
+                calls: list[tuple[nodes.CallExpr, nodes.FuncDef | None]], defined: set[int]) -> None:
+        """Record what ``node`` says about the variables it binds, reads or passes on."""
+        if isinstance(node, nodes.FuncDef):
+            self._enter_function(node)
+            defined.add(id(node))
+        elif isinstance(node, nodes.AssignmentStmt):
+            for lvalue in node.lvalues:
+                written.add(id(lvalue))
+                self._bind(lvalue, node.rvalue, function)
+        elif isinstance(node, nodes.WithStmt):
+            for target, entered in zip(node.target, node.expr):
+                if target is not None:
+                    written.add(id(target))
+                    self._bind(target, entered, function)
+        elif isinstance(node, nodes.ForStmt):
+            written.add(id(node.index))
+            self._iterate(node.index, node.expr, function)
+        elif isinstance(node, (nodes.GeneratorExpr, nodes.DictionaryComprehension)):
+            for index, sequence in zip(node.indices, node.sequences):
+                written.add(id(index))
+                self._iterate(index, sequence, function)
+        elif isinstance(node, nodes.CallExpr):
+            calls.append((node, function))
+        elif isinstance(node, nodes.AwaitExpr) and isinstance(node.expr, nodes.CallExpr):
+            self._use(node.expr.callee, COROUTINE_FUNCTION, function)
+        elif isinstance(node, nodes.NameExpr) and isinstance(node.node, nodes.Var) and id(node) not in written:
+            self.reads[node.node] += 1
+
+    def _enter_function(self, defn: nodes.FuncDef) -> None:
+        for argument in defn.arguments:
+            if argument.initializer is not None:
+                self._values[argument.variable].append((argument.initializer, None))
+        if defn.info and defn.arguments and defn.has_self_or_cls_argument and not defn.is_class:
+            self._self_class[defn.arguments[0].variable] = defn.info
+
+    def _bind(self, target: nodes.Expression, value: nodes.Expression, function: nodes.FuncDef | None) -> None:
+        var = self.var_of(target, function)
+        if var is not None:
+            self._values[var].append((value, function))
+
+    def _iterate(self, target: nodes.Expression, sequence: nodes.Expression, function: nodes.FuncDef | None) -> None:
+        var = self.var_of(target, function)
+        if var is not None:
+            self._elements[var].append((sequence, function))
+
+    def _use(self, expr: nodes.Expression, kind: str, function: nodes.FuncDef | None) -> None:
+        var = self.var_of(expr, function)
+        if var is not None:
+            self._uses[var].add(kind)
+
+    def _call(self, call: nodes.CallExpr, function: nodes.FuncDef | None, defined: set[int]) -> None:
+        """Record what a call says about its receiver, its arguments and its callee's parameters.
+
+        Parameters are bound only for functions of this module (``defined``): their bodies and
+        arguments are here; other modules' may come from the cache without them.
+        """
+        callee = call.callee
+        if isinstance(callee, nodes.MemberExpr) and callee.name in LOOP_ONLY_METHODS:
+            self._use(callee.expr, LOOP, function)
+        resolver = self.resolver(function)
+        target = resolver.definition_of(callee)
+        if isinstance(target, nodes.TypeInfo):
+            init = target.get("__init__")
+            target = init.node if init is not None and isinstance(init.node, nodes.FuncDef) else None
+            bound = True
+        else:
+            bound = isinstance(target, nodes.FuncDef) and isinstance(callee, nodes.MemberExpr) and bool(target.info)
+        # a value passed for a parameter is a value of it
+        if isinstance(target, nodes.FuncDef) and id(target) in defined:
+            for argument, index in formal_arguments(call, target.arg_names, target.arg_kinds, bound):
+                self._values[target.arguments[index].variable].append((argument, function))
+        signature = resolver.type_of(callee)
+        if isinstance(signature, CallableType):  # a value passed where a type is declared is of it
+            for argument, index in formal_arguments(call, signature.arg_names, signature.arg_kinds, False):
+                expected = kind_of_type(get_proper_type(signature.arg_types[index]))
+                if expected == LOOP:
+                    self._use(argument, LOOP, function)
+                elif expected == COROUTINE and isinstance(argument, nodes.CallExpr):
+                    self._use(argument.callee, COROUTINE_FUNCTION, function)
+
+    def remember(self, defn: nodes.FuncDef, decide: Callable[[nodes.FuncDef], bool]) -> bool:
+        """A fact about what a function of the module returns, decided once (``False`` while deciding)."""
+        key = id(defn)
+        if key not in self._remembered:
+            self._remembered[key] = False
+            self._remembered[key] = decide(defn)
+        return self._remembered[key]
+
+    # -- judging ---------------------------------------------------------------------
+
+    def resolver(self, function: nodes.FuncDef | None) -> Resolver:
+        """A resolver by types alone (locals are followed by the evidence instead)."""
+        key = id(function)
+        if key not in self._resolvers:
+            self._resolvers[key] = Resolver(function, (), self._checked_types)
+        return self._resolvers[key]
+
+    def var_of(self, expr: nodes.Expression, function: nodes.FuncDef | None) -> nodes.Var | None:
+        """The variable or attribute an expression names: ``x``, ``self.x``, ``obj.attr``."""
+        if isinstance(expr, nodes.NameExpr):
+            return expr.node if isinstance(expr.node, nodes.Var) else None
+        if not isinstance(expr, nodes.MemberExpr):
+            return None
+        if isinstance(expr.node, nodes.Var):
+            return expr.node
+        owner = expr.expr
+        info = None
+        if isinstance(owner, nodes.NameExpr) and isinstance(owner.node, nodes.Var):
+            info = self._self_class.get(owner.node)
+        if info is None:
+            typ = self.resolver(function).type_of(owner)
+            info = typ.type if isinstance(typ, Instance) else None
+        symbol = info.get(expr.name) if info is not None else None
+        return symbol.node if symbol is not None and isinstance(symbol.node, nodes.Var) else None
+
+    def kind_of(self, expr: nodes.Expression, function: nodes.FuncDef | None, depth: int = 0,
+                resolver: Resolver | None = None) -> str | None:
+        """What the value of ``expr`` (in ``function``) is, by the strongest evidence that decides."""
+        known = kind_of_type((resolver or self.resolver(function)).type_of(expr))
+        if known is not None or depth > _MAX_DEPTH:
+            return known
+        depth += 1
+        if isinstance(expr, nodes.OpExpr) and expr.op in ("or", "and"):
+            return _agree(self.kind_of(side, function, depth) for side in (expr.left, expr.right))
+        if isinstance(expr, nodes.ConditionalExpr):
+            return _agree(self.kind_of(side, function, depth) for side in (expr.if_expr, expr.else_expr))
+        if isinstance(expr, nodes.AssignmentExpr):
+            return self.kind_of(expr.value, function, depth)
+        if isinstance(expr, nodes.CallExpr):
+            callee = self.kind_of(expr.callee, function, depth)
+            definition = self.resolver(function).definition_of(expr.callee)
+            if callee == COROUTINE_FUNCTION or (isinstance(definition, nodes.FuncDef) and definition.is_coroutine):
+                return COROUTINE
+            return None
+        var = self.var_of(expr, function)
+        if var is not None and self._has_evidence(var):
+            return self.judge(var)
+        named = isinstance(expr, (nodes.NameExpr, nodes.MemberExpr)) and LOOP_NAME.fullmatch(expr.name)
+        return LOOP if self._loop_names and named else None
+
+    def _has_evidence(self, var: nodes.Var) -> bool:
+        """Anything but a name: a declared type (an explicit ``Any`` too), values or uses."""
+        declared = get_proper_type(var.type) if var.type is not None else None
+        unannotated = isinstance(declared, AnyType) and declared.type_of_any == TypeOfAny.unannotated
+        return (declared is not None and not unannotated) or any(
+            var in facts for facts in (self._values, self._elements, self._uses)
+        )
+
+    def judge(self, var: nodes.Var) -> str | None:
+        """What a variable or attribute holds, by its values first, then its uses.
+
+        A judgement that met a variable still being judged (``a = b; b = a``) is incomplete
+        and kept only for the outermost variable, so the result does not depend on which
+        variable is asked about first.
+        """
+        if var in self._judged:
+            return self._judged[var]
+        if var in self._judging or len(self._judging) > _MAX_CHAIN:
+            self._incomplete = True
+            return None
+        outer_incomplete, self._incomplete = self._incomplete, False
+        self._judging.add(var)
+        try:
+            kind = self._decide(var)
+        finally:
+            self._judging.discard(var)
+        if not self._incomplete or not self._judging:
+            self._judged[var] = kind
+        self._incomplete = outer_incomplete or self._incomplete
+        return kind
+
+    def _decide(self, var: nodes.Var) -> str | None:
+        kind = kind_of_type(get_proper_type(var.type) if var.type is not None else None)
+        if kind is None:
+            kind = _agree(
+                [self.kind_of(value, function) for value, function in self._values.get(var, ())]
+                + [self.element_kind(sequence, function) for sequence, function in self._elements.get(var, ())]
+            )
+        return kind if kind is not None else _agree(self._uses.get(var, ()))
+
+    def element_kind(self, sequence: nodes.Expression, function: nodes.FuncDef | None, depth: int = 0) -> str | None:
+        """What the items of a sequence are: its type's item type, its literal items, or its values'."""
+        typ = self.resolver(function).type_of(sequence)
+        if isinstance(typ, Instance) and typ.args and typ.type.has_base("typing.Iterable"):
+            known = kind_of_type(get_proper_type(typ.args[0]))
+            if known is not None:
+                return known
+        if depth > _MAX_DEPTH:
+            return None
+        depth += 1
+        if isinstance(sequence, (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr)):
+            return _agree(self.kind_of(item, function, depth) for item in sequence.items)
+        if isinstance(sequence, (nodes.ListComprehension, nodes.SetComprehension)):
+            sequence = sequence.generator
+        if isinstance(sequence, nodes.GeneratorExpr):
+            return self.kind_of(sequence.left_expr, function, depth)
+        var = self.var_of(sequence, function)
+        if var is None:
+            return None
+        return _agree(self.element_kind(value, where, depth) for value, where in self._values.get(var, ()))
