@@ -187,7 +187,7 @@ class ModuleEvidence:
         for argument in defn.arguments:
             if argument.initializer is not None:
                 self._values[argument.variable].append((argument.initializer, None))
-        if defn.info and defn.arguments and defn.has_self_or_cls_argument and not defn.is_class:
+        if defn.info and defn.arguments and not defn.is_static and not defn.is_class:
             self._self_class[defn.arguments[0].variable] = defn.info
 
     def _bind(self, target: nodes.Expression, value: nodes.Expression, function: nodes.FuncDef | None) -> None:
