@@ -15,6 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import needs_working_daemon
+
+pytestmark = needs_working_daemon
 
 # What VS Code's mypy extension passes (microsoft/vscode-mypy, daemon mode).
 VSCODE_FLAGS = (

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import needs_parallel_workers, needs_plugin_codes_in_mypy_options
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "service.py"
@@ -71,6 +72,7 @@ def test_edit_of_one_file_with_warm_cache_matches_a_cold_run(project: Path) -> N
     assert sum("second.py" in line for line in cold) == 2
 
 
+@needs_parallel_workers
 def test_parallel_workers_report_what_a_serial_run_reports(project: Path) -> None:
     serial = plugin_lines(run_mypy(project, ".", "--no-incremental"))
     parallel = plugin_lines(run_mypy(project, ".", "--num-workers", "2", "--cache-dir", "workers-cache"))
@@ -97,12 +99,16 @@ def test_json_output_carries_the_code_and_position(project: Path) -> None:
 @pytest.mark.parametrize(
     "config, args",
     [
-        (PLUGIN_CONFIG + "disable_error_code = cancel-swallowed\n", ()),
-        (PLUGIN_CONFIG, ("--disable-error-code", "cancel-swallowed")),
-        (PLUGIN_CONFIG + "\n[mypy-second]\ndisable_error_code = cancel-swallowed\n", ()),
-        (PLUGIN_CONFIG + "\n[mypy-second]\nignore_errors = True\n", ()),
+        pytest.param(PLUGIN_CONFIG + "disable_error_code = cancel-swallowed\n", (),
+                     marks=needs_plugin_codes_in_mypy_options, id="ini"),
+        pytest.param(PLUGIN_CONFIG, ("--disable-error-code", "cancel-swallowed"),
+                     marks=needs_plugin_codes_in_mypy_options, id="command-line"),
+        pytest.param(PLUGIN_CONFIG + "\n[mypy-second]\ndisable_error_code = cancel-swallowed\n", (),
+                     marks=needs_plugin_codes_in_mypy_options, id="per-module"),
+        pytest.param(PLUGIN_CONFIG + "\n[mypy_cancel_plugin]\ndisable_error_code = cancel-swallowed\n", (),
+                     id="plugin-setting"),
+        pytest.param(PLUGIN_CONFIG + "\n[mypy-second]\nignore_errors = True\n", (), id="per-module-ignore-errors"),
     ],
-    ids=["ini", "command-line", "per-module", "per-module-ignore-errors"],
 )
 def test_disabled_codes_report_nothing(project: Path, config: str, args: tuple[str, ...]) -> None:
     (project / "mypy.ini").write_text(config)
@@ -127,6 +133,7 @@ def test_follow_imports_silent_reports_only_the_checked_module(project: Path) ->
     assert len(followed) == 1 and followed[0].startswith("second.py:6:")
 
 
+@needs_plugin_codes_in_mypy_options
 def test_plugin_with_every_code_disabled_changes_nothing_in_mypy_output(project: Path) -> None:
     (project / "typed.py").write_text(SWALLOWING + "x: int = 'not an int'\n" + "async def g():\n    return 1 + ''\n")
     codes = ["cancel-swallowed", "cancel-swallowed-awaited-task", "cancel-plugin"]
