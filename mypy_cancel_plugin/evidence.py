@@ -34,6 +34,8 @@ from mypy.types import (
     ProperType,
     Type,
     TypeOfAny,
+    TypeVarType,
+    UninhabitedType,
     UnionType,
     get_proper_type,
 )
@@ -55,18 +57,23 @@ LOOP_ONLY_METHODS = frozenset(
     {"call_soon", "call_soon_threadsafe", "call_later", "call_at", "run_in_executor",
      "run_until_complete", "create_future", "set_default_executor"}
 )
+# Methods that put items into a container: ``append(x)``, ``add(x)``, ``insert(i, x)`` add their
+# last argument; ``extend(xs)``/``update(xs)`` add the items of it.
+ADDS_ITEM = frozenset({"append", "add", "insert", "appendleft"})
+ADDS_ITEMS_OF = frozenset({"extend", "update", "extendleft"})
 LOOP_NAME = re.compile(r"(.*_)?loop")
 _MAX_DEPTH = 8  # nesting of one value's expression
 _MAX_CHAIN = 64  # variables judged through one another
 
 
 def kind_of_type(typ: ProperType | None) -> str | None:
-    """What a value of a known type is; ``None`` for no type or ``Any``.
+    """What a value of a known type is; ``None`` for no type, ``Any``, or a type variable no call
+    has solved (the items of an empty ``set()`` are not known to be anything).
 
     ``Any | AbstractEventLoop`` (``loop or asyncio.get_event_loop()`` with ``loop: Any``) is
     judged by its known members, as the ``or`` itself would be.
     """
-    if typ is None or isinstance(typ, (AnyType, NoneType)):
+    if typ is None or isinstance(typ, (AnyType, NoneType, TypeVarType, UninhabitedType)):
         return None
     if isinstance(typ, UnionType):
         members = [get_proper_type(item) for item in typ.items]
@@ -132,6 +139,9 @@ class ModuleEvidence:
         self._values: dict[nodes.Var, list[tuple[nodes.Expression, nodes.FuncDef | None]]] = defaultdict(list)
         # Var -> sequences it iterates over (``for x in seq``, comprehensions)
         self._elements: dict[nodes.Var, list[tuple[nodes.Expression, nodes.FuncDef | None]]] = defaultdict(list)
+        # Var -> what the module puts into the container it holds: items, and sequences of items
+        self._items: dict[nodes.Var, list[tuple[nodes.Expression, nodes.FuncDef | None]]] = defaultdict(list)
+        self._items_of: dict[nodes.Var, list[tuple[nodes.Expression, nodes.FuncDef | None]]] = defaultdict(list)
         self._uses: dict[nodes.Var, set[str]] = defaultdict(set)
         self.reads: Counter[nodes.Var] = Counter()
         self._self_class: dict[nodes.Var, nodes.TypeInfo] = {}
@@ -214,6 +224,11 @@ class ModuleEvidence:
         callee = call.callee
         if isinstance(callee, nodes.MemberExpr) and callee.name in LOOP_ONLY_METHODS:
             self._use(callee.expr, LOOP, function)
+        if isinstance(callee, nodes.MemberExpr) and call.args and callee.name in ADDS_ITEM | ADDS_ITEMS_OF:
+            container = self.var_of(callee.expr, function)
+            if container is not None:
+                added = self._items if callee.name in ADDS_ITEM else self._items_of
+                added[container].append((call.args[-1], function))
         resolver = self.resolver(function)
         target = resolver.definition_of(callee)
         if isinstance(target, nodes.TypeInfo):
@@ -354,4 +369,8 @@ class ModuleEvidence:
         var = self.var_of(sequence, function)
         if var is None:
             return None
-        return _agree(self.element_kind(value, where, depth) for value, where in self._values.get(var, ()))
+        return _agree([
+            *(self.element_kind(value, where, depth) for value, where in self._values.get(var, ())),
+            *(self.kind_of(item, where, depth) for item, where in self._items.get(var, ())),
+            *(self.element_kind(items, where, depth) for items, where in self._items_of.get(var, ())),
+        ])

@@ -59,9 +59,15 @@ def return_type(callee: ProperType | None) -> ProperType | None:
     if isinstance(callee, CallableType):
         return get_proper_type(callee.ret_type)
     if isinstance(callee, Overloaded):
-        results = {str(item.ret_type): item.ret_type for item in callee.items}
+        results = {str(item.ret_type): get_proper_type(item.ret_type) for item in callee.items}
         if len(results) == 1:
-            return get_proper_type(next(iter(results.values())))
+            return next(iter(results.values()))
+        # Every overload returns the same class (``asyncio.sleep``: a coroutine of one result or
+        # another): the class is known, its type arguments are not.
+        classes = {result.type for result in results.values() if isinstance(result, Instance)}
+        if len(classes) == 1 and all(isinstance(result, Instance) for result in results.values()):
+            (info,) = classes
+            return Instance(info, [AnyType(TypeOfAny.special_form)] * len(info.defn.type_vars))
         return None
     if isinstance(callee, TypeType) and isinstance(callee.item, Instance):
         return callee.item
