@@ -105,15 +105,6 @@ class FunctionScope:
         self.nodes = walked.in_order
         self.resolver = Resolver(self.defn, self.nodes if function else (), module.checked_types)
 
-    @cached_property
-    def raised_names(self) -> frozenset[nodes.SymbolNode]:
-        """Variables this function raises by name (``raise err``) somewhere."""
-        return frozenset(
-            node.expr.node
-            for node in self.nodes
-            if isinstance(node, nodes.RaiseStmt) and isinstance(node.expr, nodes.NameExpr) and node.expr.node
-        )
-
     @property
     def is_generator(self) -> bool:
         return self.defn is not None and (self.defn.is_generator or self.defn.is_async_generator)

@@ -145,7 +145,6 @@ class ReraiseFlow:
         self._module = module
         self._resolver = scope.resolver
         self._facts = function_facts(scope, module)
-        self._bound = bound
         self._origin = origin  # the try statement whose handler this is: its continuation may re-raise
         # The cancellations the exception in hand can be (what earlier clauses left to this one).
         self._kinds = kinds if kinds is not None else module.libraries_in_play

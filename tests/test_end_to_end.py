@@ -185,3 +185,17 @@ def test_findings_show_under_their_function_with_error_context(project: Path) ->
     lines = plugin_lines(run_mypy(project, "nested.py", "--no-incremental", "--show-error-context"))
     assert lines[0] == 'nested.py: note: In member "stop" of class "Service":'
     assert lines[1].startswith("nested.py:7:")
+
+
+def test_a_warm_cache_follows_a_helper_changed_in_another_module(project: Path) -> None:
+    """A verdict that reads another module's declaration (``-> NoReturn``) is recomputed when
+    that module changes, as mypy re-checks the modules that depend on it."""
+    (project / "helpers.py").write_text("from typing import NoReturn\ndef fail(e: BaseException) -> NoReturn:\n    raise e\n")
+    (project / "uses.py").write_text(
+        "import asyncio\nimport helpers\nasync def f() -> None:\n    try:\n        await asyncio.sleep(1)\n"
+        "    except asyncio.CancelledError as e:\n        helpers.fail(e)\n"
+    )
+    assert plugin_lines(run_mypy(project, "uses.py", "--cache-dir", "cache")) == []
+    (project / "helpers.py").write_text("def fail(e: BaseException) -> None:\n    print(e)\n")
+    warm = plugin_lines(run_mypy(project, "uses.py", "--cache-dir", "cache"))
+    assert warm == plugin_lines(run_mypy(project, "uses.py", "--no-incremental")) and len(warm) == 1
