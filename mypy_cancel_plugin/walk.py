@@ -248,6 +248,8 @@ def _walk_scope(
             continue
         elif kind is nodes.ClassDef:
             assert isinstance(node, nodes.ClassDef)
+            if isinstance(node.info, nodes.FakeInfo):
+                continue  # semantic analysis skipped this class (unreachable code): so does the walk
             classes.append(node.info)
             stack.append((node,))
             stack.extend(reversed([*node.decorators, *node.base_type_exprs, *node.defs.body]))

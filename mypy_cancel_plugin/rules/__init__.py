@@ -41,23 +41,40 @@ def check_module(
     as a ``cancel-plugin`` error (with the reason) instead of taking mypy down: the rest of
     the module is still checked.
     """
-    module = ModuleContext(tree, settings, checked_types, read_source, options, walk.module_scopes(tree))
+    try:
+        module = ModuleContext(tree, settings, checked_types, read_source, options, walk.module_scopes(tree))
+    except Exception as failure:  # noqa: BLE001 - a plugin bug must not crash mypy
+        return [_failure(tree.fullname, 1, failure)]
     skip_unchecked = not settings.check_unannotated and not options.check_untyped_defs
     for walked in module.scopes:
         function = walked.function
         if function is None:
-            _run_rules(FunctionScope(walked, module), module, tree.fullname, 1)
+            _run_rules(walked, module, tree.fullname, 1)
         elif not (skip_unchecked and function.unannotated):
-            _run_rules(FunctionScope(walked, module), module, function.defn.name, function.defn.line)
+            _run_rules(walked, module, function.defn.name, function.defn.line)
     return sorted(set(module.diagnostics))
-def _run_rules(scope: FunctionScope, module: ModuleContext, name: str, line: int) -> None:
+
+
+def _run_rules(walked: walk.ScopeNodes, module: ModuleContext, name: str, line: int) -> None:
+    """Every rule on one scope; a failure becomes a ``cancel-plugin`` finding there, and the
+    other rules still run."""
+    module.enclosing = ()
+    try:
+        scope = FunctionScope(walked, module)
+    except Exception as failure:  # noqa: BLE001 - a plugin bug must not crash mypy
+        module.diagnostics.append(_failure(name, line, failure))
+        return
     module.enclosing = scope.enclosing
     for rule in FUNCTION_RULES:
         try:
             rule(scope, module)
         except Exception as failure:  # noqa: BLE001 - a plugin bug must not crash mypy
-            message = (
-                f'mypy-cancel-plugin could not check "{name}" '
-                f"({type(failure).__name__}: {failure}); please report this with the code"
-            )
-            module.report(module.tree, message, PLUGIN_FAILURE, line=line)
+            module.diagnostics.append(_failure(name, line, failure))
+
+
+def _failure(name: str, line: int, failure: Exception) -> Diagnostic:
+    message = (
+        f'mypy-cancel-plugin could not check "{name}" ({type(failure).__name__}: {failure}); '
+        "please report this with the code"
+    )
+    return Diagnostic(line, 0, line, 1, message, PLUGIN_FAILURE)
