@@ -24,8 +24,11 @@ AWAITED_TASK_FIX = 'if asyncio.current_task().cancelling(): raise'
 
 
 def check(function: FunctionScope, module: ModuleContext) -> None:
+    sites = [node for node in function.nodes if isinstance(node, (nodes.TryStmt, nodes.WithStmt))]
+    if not sites:
+        return  # nothing here can catch or suppress a cancellation
     facts = function_facts(function, module)
-    for node in function.nodes:
+    for node in sites:
         if id(node) in facts.dead:
             continue  # mypy does not check it: neither does the plugin
         if isinstance(node, nodes.TryStmt):

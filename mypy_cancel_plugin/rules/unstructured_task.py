@@ -16,6 +16,8 @@ their own (``-implicit``).
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from collections.abc import Iterator
 
 from mypy import nodes
@@ -55,8 +57,7 @@ WEAK = "the event loop keeps only a weak reference, so it can be garbage-collect
 def check(function: FunctionScope, module: ModuleContext) -> None:
     if module.settings.allows_unstructured_tasks_in(function.qualified_names):
         return
-    evidence = module.task_evidence
-    rule = _Rule(function, module, evidence)
+    rule = _Rule(function, module)
     statements = {id(n.expr) for n in function.nodes if isinstance(n, nodes.ExpressionStmt)}
     # A statement's value is what a call returns, or what awaiting it gives (``await spawn()``).
     results = {id(n.expr): n.expr for n in function.nodes if isinstance(n, nodes.ExpressionStmt)}
@@ -128,13 +129,23 @@ def fix_hint(function: FunctionScope, module: ModuleContext) -> str:
 class _Rule:
     """The rule's questions about one function, over the module's evidence."""
 
-    def __init__(self, function: FunctionScope, module: ModuleContext, evidence: ModuleEvidence) -> None:
+    def __init__(self, function: FunctionScope, module: ModuleContext) -> None:
         self.function = function
         self.module = module
-        self.evidence = evidence
-        self.fix = fix_hint(function, module)
         self.version = module.options.python_version
-        self.discarded_callback_results = dict(self._callback_results())
+
+    # Worked out on first use: most functions start no task and never need them.
+    @property
+    def evidence(self) -> ModuleEvidence:
+        return self.module.task_evidence
+
+    @cached_property
+    def fix(self) -> str:
+        return fix_hint(self.function, self.module)
+
+    @cached_property
+    def discarded_callback_results(self) -> dict[int, str]:
+        return dict(self._callback_results())
 
     def kind_of(self, expr: nodes.Expression) -> str | None:
         return self.evidence.kind_of(expr, self.function.defn, resolver=self.function.resolver)
@@ -193,17 +204,17 @@ class _Rule:
         there when mypy reads them from its cache, and their ``Task`` type does not say
         whether they keep the task.
         """
-        if isinstance(call.callee, nodes.MemberExpr) and self.kind_of(call.callee.expr) == TASK_GROUP:
-            return False
         definition = self.function.resolver.definition_of(call.callee)
         if not isinstance(definition, nodes.FuncDef) or not self.module.defines(definition):
+            return False
+        if isinstance(call.callee, nodes.MemberExpr) and self.kind_of(call.callee.expr) == TASK_GROUP:
             return False
         if definition.is_coroutine != (result is not call):
             return False  # an un-awaited coroutine call gives a coroutine; an awaited task is not dropped
         return self.evidence.remember(definition, self._helper_returns_unowned_task)
 
     def _helper_returns_unowned_task(self, defn: nodes.FuncDef) -> bool:
-        helper = _Rule(self.module.scope_of(defn), self.module, self.evidence)
+        helper = _Rule(self.module.scope_of(defn), self.module)
         in_lambdas = {id(n.body.body[-1]) for n in helper.function.nodes if isinstance(n, nodes.LambdaExpr)}
         for node in helper.function.nodes:
             if not isinstance(node, nodes.ReturnStmt) or node.expr is None or id(node) in in_lambdas:
