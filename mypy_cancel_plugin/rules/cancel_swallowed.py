@@ -20,7 +20,7 @@ from mypy_cancel_plugin.reraise import EscapeKind, ReraiseFlow, function_facts
 
 SUPPRESS = "contextlib.suppress"
 FIX = 'clean up, then "raise"'
-AWAITED_TASK_FIX = 'if asyncio.current_task().cancelling(): raise'
+AWAITED_TASK_FIX = 'if (task := asyncio.current_task()) and task.cancelling(): raise'
 
 
 def check(function: FunctionScope, module: ModuleContext) -> None:
