@@ -23,6 +23,9 @@ from mypy_cancel_plugin.semantics import CANCEL_SCOPES, CANCELLATION_CLASSES
 from mypy_cancel_plugin.static_types import Resolver
 
 BASE_EXCEPTION = "builtins.BaseException"
+# How findings name the broadest clauses.
+BASE_EXCEPTION_NAME = "BaseException"
+BARE_EXCEPT_NAME = "BaseException (bare except)"
 
 # A trio nursery (and anyio on trio) can raise a ``BaseExceptionGroup`` holding ``Cancelled``:
 # ``except BaseExceptionGroup`` and ``except*`` meet trio's cancellation in that form too.
@@ -108,7 +111,7 @@ def caught_cancellations(
     An ``except*`` clause also takes what it names out of exception groups.
     """
     if expr is None:
-        return [CaughtCancellation("BaseException (bare except)", libraries_in_play, True)]
+        return [CaughtCancellation(BARE_EXCEPT_NAME, libraries_in_play, True)]
     caught = []
     for info in classes_named_by(expr, resolver):
         found = cancellation_libraries(info)

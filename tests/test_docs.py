@@ -177,7 +177,7 @@ def test_getting_started_baseline_script_fails_only_on_new_findings(tmp_path: Pa
     assert baseline().returncode == 0
     app.write_text(FINDINGS + "\nasync def again() -> None:\n    try:\n        await work()\n    except asyncio.CancelledError:\n        pass\n")
     new = baseline()
-    assert new.returncode == 1 and "new: app.py:23, app.py:29: CancelledError caught here is swallowed" in new.stdout, new.stdout
+    assert new.returncode == 1 and "new: app.py:23, app.py:29: CancelledError caught here swallows the task's cancellation" in new.stdout, new.stdout
     app.write_text(FINDINGS + "x: int = 'not an int'\n")  # mypy's own errors still fail the run
     failed = baseline()
     assert failed.returncode == 1 and "app.py:25: error: Incompatible types in assignment" in failed.stdout, failed.stdout

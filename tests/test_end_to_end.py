@@ -93,7 +93,7 @@ def test_json_output_carries_the_code_and_position(project: Path) -> None:
     (record,) = [json.loads(line) for line in result.stdout.splitlines()]
     assert record["code"] == "cancel-swallowed"
     assert (record["line"], record["column"], record["severity"]) == (6, 4, "error")
-    assert record["message"].startswith("CancelledError caught here is swallowed")
+    assert record["message"].startswith("CancelledError caught here swallows the task's cancellation")
 
 
 @pytest.mark.parametrize(

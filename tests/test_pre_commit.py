@@ -67,8 +67,8 @@ def test_hook_with_additional_dependencies_reports_asyncio_and_trio_then_passes(
     files = {"app.py": ASYNCIO_SWALLOWING, "trio_app.py": TRIO_SWALLOWING}
     failing = run_hook(tmp_path, ["trio"], files)
     assert failing.returncode == 1, failing.stdout + failing.stderr
-    assert "app.py:5: error: CancelledError caught here is swallowed" in failing.stdout
-    assert "trio_app.py:5: error: Cancelled caught here is swallowed" in failing.stdout
+    assert "app.py:5: error: CancelledError caught here swallows the task's cancellation" in failing.stdout
+    assert "trio_app.py:5: error: Cancelled caught here swallows the task's cancellation" in failing.stdout
 
     fixed = {name: text.replace("        pass\n", "        raise\n") for name, text in files.items()}
     passing = run_hook(tmp_path, ["trio"], fixed)

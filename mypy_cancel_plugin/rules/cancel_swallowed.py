@@ -20,6 +20,8 @@ from mypy_cancel_plugin.reraise import EscapeKind, ReraiseFlow, function_facts
 
 SUPPRESS = "contextlib.suppress"
 FIX = 'clean up, then "raise"'
+# For ``except BaseException``/bare ``except:``: often ``Exception`` was what the code meant.
+BROAD_FIX = ', or catch "Exception" if the cancellation was not meant'
 AWAITED_TASK_FIX = 'if (task := asyncio.current_task()) and task.cancelling(): raise'
 
 
@@ -66,7 +68,9 @@ def _check_handlers(stmt: nodes.TryStmt, function: FunctionScope, module: Module
             )
             module.report(stmt, message, CANCEL_SWALLOWED_AWAITED_TASK, line=line, column=column)
         else:
-            message = f"{caught_name} caught here is swallowed: the handler {escapes[0].describe()}; {FIX}"
+            broad = caught_name in (predicates.BASE_EXCEPTION_NAME, predicates.BARE_EXCEPT_NAME)
+            fix = FIX + (BROAD_FIX if broad else "")
+            message = f"{caught_name} caught here swallows the task's cancellation: the handler {escapes[0].describe()}; {fix}"
             module.report(stmt, message, CANCEL_SWALLOWED, line=line, column=column)
 
 
