@@ -78,13 +78,14 @@ class ModuleContext:
         return predicates.with_grouped_cancellation(self.settings.libraries_in_play(detected))
 
     def report(self, node: nodes.Context, message: str, code: ErrorCode, *, line: int | None = None,
-               column: int | None = None) -> None:
-        """Record a finding at ``node`` (or at an explicit position on one line) in the scope being checked."""
+               column: int | None = None, end: tuple[int, int] | None = None) -> None:
+        """Record a finding at ``node``, or at an explicit position (``end``: where its range ends),
+        in the scope being checked."""
         if line is None:
             line, column = node.line, node.column
             end_line, end_column = node.end_line or line, node.end_column
         else:
-            end_line, end_column = line, None
+            end_line, end_column = end if end is not None else (line, None)
         column = max(column or 0, 0)
         if end_column is None or (end_line == line and end_column <= column):
             end_line, end_column = line, column + 1

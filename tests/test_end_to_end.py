@@ -199,3 +199,18 @@ def test_a_warm_cache_follows_a_helper_changed_in_another_module(project: Path) 
     (project / "helpers.py").write_text("def fail(e: BaseException) -> None:\n    print(e)\n")
     warm = plugin_lines(run_mypy(project, "uses.py", "--cache-dir", "cache"))
     assert warm == plugin_lines(run_mypy(project, "uses.py", "--no-incremental")) and len(warm) == 1
+
+
+def test_cancel_swallowed_highlights_the_whole_except_clause(project: Path) -> None:
+    (project / "ranges.py").write_text(
+        "import asyncio\nasync def f() -> None:\n    try:\n        await asyncio.sleep(1)\n"
+        "    except asyncio.CancelledError as exc:\n        pass\n"
+        "    try:\n        await asyncio.sleep(1)\n    except (OSError,\n            BaseException):\n        pass\n"
+        "    try:\n        await asyncio.sleep(1)\n    except:\n        pass\n"
+    )
+    lines = plugin_lines(run_mypy(project, "ranges.py", "--no-incremental", "--show-column-numbers", "--show-error-end"))
+    assert [line.split(": error")[0] for line in lines] == [
+        "ranges.py:5:5:5:40",  # except asyncio.CancelledError as exc
+        "ranges.py:9:5:10:26",  # except (OSError,\n BaseException)
+        "ranges.py:14:5:14:10",  # except
+    ]

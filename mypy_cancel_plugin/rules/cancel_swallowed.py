@@ -58,6 +58,7 @@ def _check_handlers(stmt: nodes.TryStmt, function: FunctionScope, module: Module
         if not escapes:
             continue
         line, column = _except_position(stmt, index, module)
+        end = _except_clause_end(stmt, index, line, column)
         caught_name = reachable[0].name
         awaited = _awaited_cancelled_task(stmt.body, stmt.line, function, module)
         if awaited is not None:
@@ -66,12 +67,12 @@ def _check_handlers(stmt: nodes.TryStmt, function: FunctionScope, module: Module
                 f"cancellation of the current task that arrives meanwhile: the handler {escapes[0].describe()}; "
                 f"{AWAITED_TASK_FIX}"
             )
-            module.report(stmt, message, CANCEL_SWALLOWED_AWAITED_TASK, line=line, column=column)
+            module.report(stmt, message, CANCEL_SWALLOWED_AWAITED_TASK, line=line, column=column, end=end)
         else:
             broad = caught_name in (predicates.BASE_EXCEPTION_NAME, predicates.BARE_EXCEPT_NAME)
             fix = FIX + (BROAD_FIX if broad else "")
             message = f"{caught_name} caught here swallows the task's cancellation: the handler {escapes[0].describe()}; {fix}"
-            module.report(stmt, message, CANCEL_SWALLOWED, line=line, column=column)
+            module.report(stmt, message, CANCEL_SWALLOWED, line=line, column=column, end=end)
 
 
 def _check_finally(block: nodes.Block, function: FunctionScope, module: ModuleContext) -> None:
@@ -122,6 +123,15 @@ def _awaited_cancelled_task(body: nodes.Block, line: int, function: FunctionScop
     (name,) = names
     cancelled_at = function_facts(function, module).cancelled.get(name) if name is not None else None
     return name if cancelled_at is not None and cancelled_at < line else None
+
+
+def _except_clause_end(stmt: nodes.TryStmt, index: int, line: int, column: int) -> tuple[int, int]:
+    """Where the ``except ...`` clause of handler ``index`` ends (before its colon): editors
+    highlight the clause, not one character."""
+    for node in (stmt.vars[index], stmt.types[index]):
+        if node is not None and node.end_line is not None and node.end_column is not None:
+            return node.end_line, node.end_column
+    return line, column + len("except")
 
 
 def _except_position(stmt: nodes.TryStmt, index: int, module: ModuleContext) -> tuple[int, int]:
