@@ -210,7 +210,7 @@ def test_cancel_swallowed_highlights_the_whole_except_clause(project: Path) -> N
     )
     lines = plugin_lines(run_mypy(project, "ranges.py", "--no-incremental", "--show-column-numbers", "--show-error-end"))
     assert [line.split(": error")[0] for line in lines] == [
-        "ranges.py:5:5:5:40",  # except asyncio.CancelledError as exc
+        "ranges.py:5:5:5:33",  # except asyncio.CancelledError
         "ranges.py:9:5:10:26",  # except (OSError,\n BaseException)
         "ranges.py:14:5:14:10",  # except
     ]
