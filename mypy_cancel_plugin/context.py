@@ -73,8 +73,13 @@ class ModuleContext:
         return ModuleEvidence(self.scopes, self.checked_types, loop_names=self.settings.unstructured_task_loop_names)
 
     @cached_property
+    def imported_packages(self) -> frozenset[str]:
+        """The top-level packages the module imports (asyncio, trio, anyio, ...)."""
+        return predicates.imported_packages(self.tree)
+
+    @cached_property
     def libraries_in_play(self) -> frozenset[str]:
-        detected = predicates.libraries_in_play(self.tree)
+        detected = predicates.libraries_in_play(self.imported_packages)
         return predicates.with_grouped_cancellation(self.settings.libraries_in_play(detected))
 
     def report(self, node: nodes.Context, message: str, code: ErrorCode, *, line: int | None = None,

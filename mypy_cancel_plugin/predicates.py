@@ -129,13 +129,12 @@ def caught_cancellations(
     return caught
 
 
-def libraries_in_play(tree: nodes.MypyFile) -> frozenset[str]:
-    """Whose cancellations a broad clause in this module can meet, from what it imports.
+def libraries_in_play(roots: frozenset[str]) -> frozenset[str]:
+    """Whose cancellations a broad clause in a module can meet, from the packages it imports.
 
     trio's where trio or anyio is imported; asyncio's where asyncio or anyio is, and in any
     module that does not import trio (the default event loop).
     """
-    roots = imported_packages(tree)
     libraries = set()
     if roots & {"asyncio", "anyio"} or "trio" not in roots:
         libraries.add("asyncio")

@@ -151,7 +151,7 @@ class ReraiseFlow:
         # Whether the cancellation is raised again at every checkpoint (trio, anyio), and how
         # many enclosing ``with`` statements of the analysed block shield it from that.
         if level_triggered is None:
-            level_triggered = semantics.is_level_triggered(self._kinds, _imported_packages(module))
+            level_triggered = semantics.is_level_triggered(self._kinds, module.imported_packages)
         self._level_triggered = level_triggered
         self._shielded = 0
         # Names of the exceptions caught by enclosing handlers *inside* the analysed block:
@@ -547,12 +547,6 @@ def _shields(manager: nodes.Expression) -> bool:
     )
 
 
-def _imported_packages(module: ModuleContext) -> frozenset[str]:
-    key = "imported packages"
-    if key not in module.reraise_memo:
-        module.reraise_memo[key] = predicates.imported_packages(module.tree)
-    packages: frozenset[str] = module.reraise_memo[key]
-    return packages
 
 
 def _never_completes(stmt: nodes.Statement, scope: FunctionScope, options: Options | None) -> bool:

@@ -106,12 +106,7 @@ def _short_name(callee: nodes.Expression) -> str:
 
 def fix_hint(function: FunctionScope, module: ModuleContext) -> str:
     """What to do instead, in the library the module uses and for the Python it targets."""
-    imported: set[str] = set()
-    for imp in module.tree.imports:
-        if isinstance(imp, nodes.Import):
-            imported.update(name.partition(".")[0] for name, _ in imp.ids)
-        elif isinstance(imp, (nodes.ImportFrom, nodes.ImportAll)):
-            imported.add(imp.id.partition(".")[0])
+    imported = module.imported_packages
     version = module.options.python_version
     if "anyio" in imported or ("trio" not in imported and version < (3, 11)):
         group = '"async with anyio.create_task_group() as tg: tg.start_soon(...)"'
