@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from mypy import nodes
 from mypy.errorcodes import ErrorCode
@@ -16,6 +16,8 @@ from mypy_cancel_plugin import predicates, walk
 from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.evidence import ModuleEvidence
 from mypy_cancel_plugin.static_types import Resolver
+
+T = TypeVar("T")
 
 ASYNC_CONTEXT_MANAGER = "contextlib.asynccontextmanager"
 
@@ -49,8 +51,16 @@ class ModuleContext:
     # mypy's scope of the function the rules are checking now (``report`` files findings under it).
     enclosing: tuple[nodes.FuncDef | nodes.TypeInfo, ...] = ()
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    # Memo for the re-raise analysis: per-function facts and helper summaries, computed once.
-    reraise_memo: dict[object, Any] = field(default_factory=dict)
+    # Per-function facts and helper summaries, computed once per module and shared by the rules.
+    summaries: dict[object, Any] = field(default_factory=dict)
+
+    def summarise(self, key: tuple[object, ...], decide: Callable[[], T], *, while_deciding: T) -> T:
+        """``decide()`` once per module for ``key``; a recursive question meanwhile gets ``while_deciding``."""
+        if key not in self.summaries:
+            self.summaries[key] = while_deciding
+            self.summaries[key] = decide()
+        result: T = self.summaries[key]
+        return result
 
     @cached_property
     def _scopes_by_function(self) -> dict[int, walk.ScopeNodes]:
@@ -109,7 +119,11 @@ class FunctionScope:
         # mypy's scope for findings here: the enclosing classes and functions, then this one.
         self.enclosing = (*function.enclosing, function.defn) if function else ()
         self.nodes = walked.in_order
-        self.resolver = Resolver(self.defn, self.nodes if function else (), module.checked_types)
+        self.resolver = Resolver(self.defn, walked.of(nodes.AssignmentStmt) if function else (), module.checked_types)
+
+    def of(self, kind: type[walk.N]) -> list[walk.N]:
+        """This scope's nodes of exactly class ``kind``, in source order."""
+        return self.walked.of(kind)
 
     @property
     def is_generator(self) -> bool:

@@ -99,6 +99,13 @@ def kind_of_type(typ: ProperType | None) -> str | None:
     return OTHER
 
 
+def item_kind_of_type(typ: ProperType | None) -> str | None:
+    """What the items of an iterable of this type are, by its item type."""
+    if isinstance(typ, Instance) and typ.args and typ.type.has_base("typing.Iterable"):
+        return kind_of_type(get_proper_type(typ.args[0]))
+    return None
+
+
 def _agree(kinds: Iterable[str | None]) -> str | None:
     """One kind from several pieces of evidence: a task group wins, disagreement is unknown."""
     known = {kind for kind in kinds if kind is not None}
@@ -148,50 +155,49 @@ class ModuleEvidence:
         self._judged: dict[nodes.Var, str | None] = {}
         self._judging: set[nodes.Var] = set()
         self._incomplete = False
-        self._remembered: dict[int, bool] = {}
         self._collect(scopes)
 
     # -- gathering: over the nodes the module's walk collected -------------------------
 
     def _collect(self, scopes: Sequence[walk.ScopeNodes]) -> None:
-        written: set[int] = set()
-        calls: list[tuple[nodes.CallExpr, nodes.FuncDef | None]] = []
+        """Visit only the kinds of node that bind, read or pass on a value, kind by kind."""
         defined: set[int] = set()
         for scope in scopes:
+            for defn in scope.of(nodes.FuncDef):
+                self._enter_function(defn)
+                defined.add(id(defn))
+        written: set[int] = set()  # targets: what they name is written there, not read
+        for scope in scopes:
             function = scope.function.defn if scope.function is not None else None
-            for node in scope.in_order:
-                self._gather(node, function, written, calls, defined)
-        for call, function in calls:
-            self._call(call, function, defined)
-
-    def _gather(self, node: nodes.Node, function: nodes.FuncDef | None, written: set[int],
-                calls: list[tuple[nodes.CallExpr, nodes.FuncDef | None]], defined: set[int]) -> None:
-        """Record what ``node`` says about the variables it binds, reads or passes on."""
-        if isinstance(node, nodes.FuncDef):
-            self._enter_function(node)
-            defined.add(id(node))
-        elif isinstance(node, nodes.AssignmentStmt):
-            for lvalue in node.lvalues:
-                written.add(id(lvalue))
-                self._bind(lvalue, node.rvalue, function)
-        elif isinstance(node, nodes.WithStmt):
-            for target, entered in zip(node.target, node.expr):
-                if target is not None:
-                    written.add(id(target))
-                    self._bind(target, entered, function)
-        elif isinstance(node, nodes.ForStmt):
-            written.add(id(node.index))
-            self._iterate(node.index, node.expr, function)
-        elif isinstance(node, (nodes.GeneratorExpr, nodes.DictionaryComprehension)):
-            for index, sequence in zip(node.indices, node.sequences):
-                written.add(id(index))
-                self._iterate(index, sequence, function)
-        elif isinstance(node, nodes.CallExpr):
-            calls.append((node, function))
-        elif isinstance(node, nodes.AwaitExpr) and isinstance(node.expr, nodes.CallExpr):
-            self._use(node.expr.callee, COROUTINE_FUNCTION, function)
-        elif isinstance(node, nodes.NameExpr) and isinstance(node.node, nodes.Var) and id(node) not in written:
-            self.reads[node.node] += 1
+            for assignment in scope.of(nodes.AssignmentStmt):
+                for lvalue in assignment.lvalues:
+                    written.add(id(lvalue))
+                    self._bind(lvalue, assignment.rvalue, function)
+            for with_stmt in scope.of(nodes.WithStmt):
+                for target, entered in zip(with_stmt.target, with_stmt.expr):
+                    if target is not None:
+                        written.add(id(target))
+                        self._bind(target, entered, function)
+            for loop in scope.of(nodes.ForStmt):
+                written.add(id(loop.index))
+                self._iterate(loop.index, loop.expr, function)
+            comprehensions: list[nodes.GeneratorExpr | nodes.DictionaryComprehension] = [
+                *scope.of(nodes.GeneratorExpr), *scope.of(nodes.DictionaryComprehension)
+            ]
+            for comprehension in comprehensions:
+                for index, sequence in zip(comprehension.indices, comprehension.sequences):
+                    written.add(id(index))
+                    self._iterate(index, sequence, function)
+            for awaited in scope.of(nodes.AwaitExpr):
+                if isinstance(awaited.expr, nodes.CallExpr):
+                    self._use(awaited.expr.callee, COROUTINE_FUNCTION, function)
+        for scope in scopes:
+            function = scope.function.defn if scope.function is not None else None
+            for name in scope.of(nodes.NameExpr):
+                if isinstance(name.node, nodes.Var) and id(name) not in written:
+                    self.reads[name.node] += 1
+            for call in scope.of(nodes.CallExpr):
+                self._call(call, function, defined)
 
     def _enter_function(self, defn: nodes.FuncDef) -> None:
         for argument in defn.arguments:
@@ -249,14 +255,6 @@ class ModuleEvidence:
                     self._use(argument, LOOP, function)
                 elif expected == COROUTINE and isinstance(argument, nodes.CallExpr):
                     self._use(argument.callee, COROUTINE_FUNCTION, function)
-
-    def remember(self, defn: nodes.FuncDef, decide: Callable[[nodes.FuncDef], bool]) -> bool:
-        """A fact about what a function of the module returns, decided once (``False`` while deciding)."""
-        key = id(defn)
-        if key not in self._remembered:
-            self._remembered[key] = False
-            self._remembered[key] = decide(defn)
-        return self._remembered[key]
 
     # -- judging ---------------------------------------------------------------------
 
@@ -352,13 +350,9 @@ class ModuleEvidence:
 
     def element_kind(self, sequence: nodes.Expression, function: nodes.FuncDef | None, depth: int = 0) -> str | None:
         """What the items of a sequence are: its type's item type, its literal items, or its values'."""
-        typ = self.resolver(function).type_of(sequence)
-        if isinstance(typ, Instance) and typ.args and typ.type.has_base("typing.Iterable"):
-            known = kind_of_type(get_proper_type(typ.args[0]))
-            if known is not None:
-                return known
-        if depth > _MAX_DEPTH:
-            return None
+        known = item_kind_of_type(self.resolver(function).type_of(sequence))
+        if known is not None or depth > _MAX_DEPTH:
+            return known
         depth += 1
         if isinstance(sequence, (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr)):
             return _agree(self.kind_of(item, function, depth) for item in sequence.items)

@@ -12,7 +12,6 @@ from mypy.plugin import Plugin, ReportConfigContext
 
 from mypy_cancel_plugin import config, mypy_internals
 from mypy_cancel_plugin.errorcodes import ALL_CODES
-from mypy_cancel_plugin.rules import check_module
 from mypy_cancel_plugin.version import LOGIC_VERSION
 
 OUR_CODES = frozenset(code.code for code in ALL_CODES)
@@ -44,6 +43,7 @@ class CancelPlugin(Plugin):
             self._settings = config.load(options.config_file)
         except config.ConfigError as problem:
             stop(str(problem), daemon=options.fine_grained_incremental)
+        self._config_data = {"logic": LOGIC_VERSION, "settings": self._settings.report_data()}
         self._manager: Any = None
         self._daemon = options.fine_grained_incremental
         # Modules already checked in this build; the daemon re-checks modules on purpose.
@@ -80,6 +80,9 @@ class CancelPlugin(Plugin):
         tree = mypy_internals.module_just_checked(manager, type_map, self._seen)
         if tree is None:
             return
+        # Loaded on first use: a warm run that re-checks nothing does not pay for the rules.
+        from mypy_cancel_plugin.rules import check_module
+
         errors = manager.errors
         path = errors.file
         options = errors.options
@@ -95,4 +98,5 @@ class CancelPlugin(Plugin):
 
     def report_config_data(self, ctx: ReportConfigContext) -> Any:
         # mypy notices changes to the entry module only: the logic version invalidates the cache.
-        return {"logic": LOGIC_VERSION, "settings": self._settings.report_data()}
+        # Asked once per module, cached or not: worked out once.
+        return self._config_data

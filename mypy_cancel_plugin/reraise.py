@@ -123,9 +123,9 @@ class FunctionFacts:
 
 def function_facts(scope: FunctionScope, module: ModuleContext) -> FunctionFacts:
     key = ("facts", id(scope))
-    if key not in module.reraise_memo:
-        module.reraise_memo[key] = (scope, FunctionFacts(scope, module.options))  # the scope is kept so its id stays its own
-    facts: FunctionFacts = module.reraise_memo[key][1]
+    if key not in module.summaries:
+        module.summaries[key] = (scope, FunctionFacts(scope, module.options))  # the scope is kept so its id stays its own
+    facts: FunctionFacts = module.summaries[key][1]
     return facts
 
 
@@ -185,7 +185,7 @@ class ReraiseFlow:
         of many handlers in one function stay linear.
         """
         key = ("suffix", id(block), place, self._kinds, self._level_triggered)
-        memo = self._module.reraise_memo
+        memo = self._module.summaries
         if key not in memo:
             endings: list[bool | None] = [None] * (len(block.body) + 1)
             for index in range(len(block.body) - 1, -1, -1):
@@ -459,17 +459,18 @@ class ReraiseFlow:
         from mypy's cache without their statements, and the answer must not depend on that.
         """
         checkpoints_raise = self._level_triggered and not self._shielded
-        key = ("helper", id(helper), parameter.name if parameter is not None else None, checkpoints_raise)
-        memo = self._module.reraise_memo
-        if key not in memo:
-            memo[key] = False  # a recursive helper is not assumed to raise
+        key = ("helper raises", id(helper), parameter.name if parameter is not None else None, checkpoints_raise)
+
+        def decide() -> bool:
             helper_scope = self._module.scope_of(helper)
             flow = ReraiseFlow(
                 helper_scope, self._module, parameter, self._module.libraries_in_play, level_triggered=checkpoints_raise
             )
             ends = flow.escapes(helper.body)
-            memo[key] = not any(e.kind in _ENDING for e in ends) if parameter is None else not ends
-        return bool(memo[key])
+            return not any(e.kind in _ENDING for e in ends) if parameter is None else not ends
+
+        # a recursive helper is not assumed to raise
+        return self._module.summarise(key, decide, while_deciding=False)
 
     def _reaches_checkpoint(self, stmt: nodes.Statement) -> bool:
         """Level-triggered cancellation, unshielded: ``stmt`` awaits a checkpoint, which raises it again."""

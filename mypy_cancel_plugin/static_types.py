@@ -128,11 +128,11 @@ class Resolver:
     def __init__(
         self,
         function: nodes.FuncDef | None,
-        scope_nodes: Sequence[nodes.Node],
+        assignments: Sequence[nodes.AssignmentStmt],
         checked_types: Mapping[nodes.Expression, Type],
     ) -> None:
         self._function = function
-        self._scope_nodes = scope_nodes  # the function's own nodes, as the caller walked them
+        self._assignment_statements = assignments  # the function's own, in source order
         self._checked_types = checked_types  # the checker's type map of the module
         self._assignments: dict[nodes.Var, nodes.Expression] | None = None
 
@@ -196,9 +196,8 @@ class Resolver:
     def _local_assignments(self) -> dict[nodes.Var, nodes.Expression]:
         if self._assignments is None:
             self._assignments = {}
-            for node in self._scope_nodes:
-                if isinstance(node, nodes.AssignmentStmt):
-                    for lvalue in node.lvalues:
-                        if isinstance(lvalue, nodes.NameExpr) and isinstance(lvalue.node, nodes.Var):
-                            self._assignments[lvalue.node] = node.rvalue
+            for node in self._assignment_statements:
+                for lvalue in node.lvalues:
+                    if isinstance(lvalue, nodes.NameExpr) and isinstance(lvalue.node, nodes.Var):
+                        self._assignments[lvalue.node] = node.rvalue
         return self._assignments

@@ -9,10 +9,14 @@ fails when a mypy release adds a node class that is missing here.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 from mypy import nodes
+
+N = TypeVar("N", bound=nodes.Node)
 
 # Node class -> attributes holding child nodes (a node, None, or nested lists/tuples of them).
 # References to definitions (``RefExpr.node``, ``CallExpr.analyzed``, ``FuncDef.original_def``)
@@ -166,6 +170,13 @@ class ScopeNodes:
     # Positions in ``in_order`` where the coroutine can be suspended, and of yields.
     await_points: list[int] = field(default_factory=list)
     yields: list[int] = field(default_factory=list)
+    # Node class -> its nodes in this scope, in source order: rules visit only the sites they judge.
+    by_kind: defaultdict[type[nodes.Node], list[nodes.Node]] = field(default_factory=lambda: defaultdict(list))
+
+    def of(self, kind: type[N]) -> list[N]:
+        """The nodes of exactly class ``kind`` in this scope, in source order."""
+        found = self.by_kind.get(kind)
+        return cast("list[N]", found) if found is not None else []
 
     def encloses_any(self, block: nodes.Block, positions: list[int]) -> bool | None:
         """Whether one of ``positions`` lies inside ``block`` (``None``: not a block of this scope)."""
@@ -206,68 +217,97 @@ def _walk_scope(
 ) -> None:
     """Collect the nodes of one scope in source order; queue the functions defined in it.
 
-    Hot: every node of every module passes here once, so dispatch is by exact type and the
-    stack holds nodes, or a tuple that closes a block's span or a class body.
+    Hot: every node of every module passes here once, so dispatch is by exact type, the
+    few kinds that need more than their children are found by one lookup, and the stack
+    holds nodes, or a tuple that closes a block's span or a class body.
     """
     order, spans, await_points, yields = scope.in_order, scope.block_spans, scope.await_points, scope.yields
+    by_kind = scope.by_kind
     attributes = CHILD_ATTRIBUTES
+    special = _SPECIAL_KINDS
     classes: list[nodes.TypeInfo] = []  # classes whose body is being walked, outermost first
     decorators_of: dict[int, tuple[nodes.Expression, ...]] = {}
-    stack: list[object] = list(reversed(roots))
+    stack: list[Any] = list(reversed(roots))
+    push = stack.append
     while stack:
         node = stack.pop()
-        if type(node) is tuple:
+        kind = type(node)
+        if kind is tuple:
             closed = node[0]
             if type(closed) is nodes.Block:
                 spans[id(closed)] = (spans[id(closed)][0], len(order))
             else:
                 classes.pop()
             continue
-        assert isinstance(node, nodes.Node)
         position = len(order)
         order.append(node)
-        kind = type(node)
-        if kind is nodes.AwaitExpr or (kind in _MAYBE_ASYNC and is_await_point(node)):
-            await_points.append(position)
-        elif kind in _YIELDS:
-            yields.append(position)
-        elif kind is nodes.FuncDef:
-            assert isinstance(node, nodes.FuncDef)
-            enclosing = (*chain, *classes)
-            function = Function(node, decorators_of.pop(id(node), ()), enclosing, unannotated or node.is_dynamic())
-            pending.append(ScopeNodes(function))
-            defaults = [argument.initializer for argument in node.arguments if argument.initializer is not None]
-            stack.extend(reversed(defaults))
-            continue
-        elif kind is nodes.Decorator:
-            assert isinstance(node, nodes.Decorator)
-            # The decorators run in this scope; the function they decorate gets its own.
-            decorators_of[id(node.func)] = tuple(node.decorators)
-            stack.append(node.func)
-            stack.extend(reversed(node.decorators))
-            continue
-        elif kind is nodes.ClassDef:
-            assert isinstance(node, nodes.ClassDef)
-            if isinstance(node.info, nodes.FakeInfo):
-                continue  # semantic analysis skipped this class (unreachable code): so does the walk
-            classes.append(node.info)
-            stack.append((node,))
-            stack.extend(reversed([*node.decorators, *node.base_type_exprs, *node.defs.body]))
-            continue
-        elif kind is nodes.Block:
-            spans[id(node)] = (position + 1, position + 1)
-            stack.append((node,))
-        below: list[nodes.Node] = []
-        for attribute in attributes.get(kind, ()):
+        by_kind[kind].append(node)
+        what = special.get(kind)
+        if what is not None:
+            if what is _AWAIT or (what is _MAYBE_AWAIT and is_await_point(node)):
+                await_points.append(position)
+            elif what is _YIELD:
+                yields.append(position)
+            elif what is _DEF:
+                enclosing = (*chain, *classes)
+                function = Function(node, decorators_of.pop(id(node), ()), enclosing, unannotated or node.is_dynamic())
+                pending.append(ScopeNodes(function))
+                defaults = [argument.initializer for argument in node.arguments if argument.initializer is not None]
+                stack.extend(reversed(defaults))
+                continue
+            elif what is _DECORATED:
+                # The decorators run in this scope; the function they decorate gets its own.
+                decorators_of[id(node.func)] = tuple(node.decorators)
+                push(node.func)
+                stack.extend(reversed(node.decorators))
+                continue
+            elif what is _CLASS:
+                if isinstance(node.info, nodes.FakeInfo):
+                    continue  # semantic analysis skipped this class (unreachable code): so does the walk
+                classes.append(node.info)
+                push((node,))
+                stack.extend(reversed([*node.decorators, *node.base_type_exprs, *node.defs.body]))
+                continue
+            elif what is _BLOCK:
+                spans[id(node)] = (position + 1, position + 1)
+                push((node,))
+        # children, pushed last first so that they come off the stack in source order
+        for attribute in reversed(attributes.get(kind, ())):
             value = getattr(node, attribute)
             if value is None:
                 continue
-            if isinstance(value, nodes.Node):
-                below.append(value)
+            value_type = type(value)
+            if value_type is list or value_type is tuple:
+                _push_reversed(value, push)
             else:
-                _collect(value, below)
-        below.reverse()
-        stack.extend(below)
+                push(value)
+
+
+def _push_reversed(values: list[Any] | tuple[Any, ...], push: Callable[[Any], None]) -> None:
+    """Push the nodes in ``values`` (nested lists/tuples of nodes and ``None``) last first."""
+    for value in reversed(values):
+        if value is None:
+            continue
+        value_type = type(value)
+        if value_type is list or value_type is tuple:
+            _push_reversed(value, push)
+        else:
+            push(value)
+
+
+# What the walk does beyond visiting children, by node class.
+_AWAIT, _MAYBE_AWAIT, _YIELD, _DEF, _DECORATED, _CLASS, _BLOCK = (
+    "await", "maybe await", "yield", "def", "decorated", "class", "block"
+)
+_SPECIAL_KINDS: dict[type[nodes.Node], str] = {
+    nodes.AwaitExpr: _AWAIT,
+    **dict.fromkeys(_MAYBE_ASYNC, _MAYBE_AWAIT),
+    **dict.fromkeys(_YIELDS, _YIELD),
+    nodes.FuncDef: _DEF,
+    nodes.Decorator: _DECORATED,
+    nodes.ClassDef: _CLASS,
+    nodes.Block: _BLOCK,
+}
 
 
 def dotted_name(expr: nodes.Expression) -> str | None:

@@ -26,7 +26,7 @@ AWAITED_TASK_FIX = 'if (task := asyncio.current_task()) and task.cancelling(): r
 
 
 def check(function: FunctionScope, module: ModuleContext) -> None:
-    sites = [node for node in function.nodes if isinstance(node, (nodes.TryStmt, nodes.WithStmt))]
+    sites = [*function.of(nodes.TryStmt), *function.of(nodes.WithStmt)]
     if not sites:
         return  # nothing here can catch or suppress a cancellation
     facts = function_facts(function, module)

@@ -16,9 +16,9 @@ their own (``-implicit``).
 
 from __future__ import annotations
 
-from functools import cached_property
-
 from collections.abc import Iterator
+from functools import cached_property
+from typing import NamedTuple
 
 from mypy import nodes
 from mypy.types import CallableType, Instance, NoneType, ProperType, get_proper_type
@@ -46,6 +46,7 @@ IMPLICIT_SPAWNERS = {
     GATHER: "asyncio.gather()",
     WAIT: "asyncio.wait()",
 }
+_NAMED_SPAWNERS = frozenset({*SPAWNING_FUNCTIONS, *IMPLICIT_SPAWNERS})
 
 STORED = (
     "a stored reference keeps it from being garbage-collected, "
@@ -58,45 +59,40 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
     if module.settings.allows_unstructured_tasks_in(function.qualified_names):
         return
     rule = _Rule(function, module)
-    statements = {id(n.expr) for n in function.nodes if isinstance(n, nodes.ExpressionStmt)}
+    spawning: set[int] = set()
+    for call in function.of(nodes.CallExpr):
+        callee = rule.callee_of(call)
+        rule.implicit_tasks(call, callee)
+        spawned = rule.spawned_by(call, callee)
+        if spawned is not None:
+            spawning.add(id(call))
+            _report_spawn(call, spawned, rule)
     # A statement's value is what a call returns, or what awaiting it gives (``await spawn()``).
-    results = {id(n.expr): n.expr for n in function.nodes if isinstance(n, nodes.ExpressionStmt)}
-    results |= {
-        id(n.expr.expr): n.expr
-        for n in function.nodes
-        if isinstance(n, nodes.ExpressionStmt) and isinstance(n.expr, nodes.AwaitExpr)
-    }
-    bound = {
-        id(n.rvalue): n.lvalues[0]
-        for n in function.nodes
-        if isinstance(n, nodes.AssignmentStmt) and len(n.lvalues) == 1
-    }
-    for node in function.nodes:
-        if not isinstance(node, nodes.CallExpr):
-            continue
-        rule.implicit_tasks(node)
-        spawned = rule.spawned_by(node)
-        if spawned is None:
-            result = results.get(id(node))
-            if result is not None and rule.returns_unowned_task(node, result):
-                helper = f'"{_short_name(node.callee)}()"'
-                module.report(result, f"{helper} returns a task no task group owns and the statement discards it: "
-                              f"{WEAK}; {rule.fix}", UNSTRUCTURED_TASK_DISCARDED)
-            continue
-        target = bound.get(id(node))
-        start = f"{spawned} starts a task no task group owns"
-        if id(node) in statements:
-            module.report(node, f"{start} and discards it: {WEAK}; {rule.fix}", UNSTRUCTURED_TASK_DISCARDED)
-        elif id(node) in rule.discarded_callback_results:
-            taker = rule.discarded_callback_results[id(node)]
-            module.report(node, f"{start} and returns it to {taker}, which discards it: {WEAK}; {rule.fix}",
-                          UNSTRUCTURED_TASK_DISCARDED)
-        elif rule.is_unread_local(target):
-            assert isinstance(target, nodes.NameExpr)
-            module.report(node, f'{start} and binds it to "{target.name}", which is never read: the local is gone '
-                          f"when the function returns, and then {WEAK}; {rule.fix}", UNSTRUCTURED_TASK_DISCARDED)
-        else:
-            module.report(node, f"{start}: {STORED}; {rule.fix}", UNSTRUCTURED_TASK)
+    for statement in function.of(nodes.ExpressionStmt):
+        result = statement.expr
+        value = result.expr if isinstance(result, nodes.AwaitExpr) else result
+        if isinstance(value, nodes.CallExpr) and id(value) not in spawning and rule.returns_unowned_task(value, result):
+            helper = f'"{_short_name(value.callee)}()"'
+            module.report(result, f"{helper} returns a task no task group owns and the statement discards it: "
+                          f"{WEAK}; {rule.fix}", UNSTRUCTURED_TASK_DISCARDED)
+
+
+def _report_spawn(call: nodes.CallExpr, spawned: str, rule: _Rule) -> None:
+    """Report a spawn: discarded (a statement, a dropped callback result, an unread local) or stored."""
+    module = rule.module
+    start = f"{spawned} starts a task no task group owns"
+    if id(call) in rule.statement_values:
+        module.report(call, f"{start} and discards it: {WEAK}; {rule.fix}", UNSTRUCTURED_TASK_DISCARDED)
+    elif id(call) in rule.discarded_callback_results:
+        taker = rule.discarded_callback_results[id(call)]
+        module.report(call, f"{start} and returns it to {taker}, which discards it: {WEAK}; {rule.fix}",
+                      UNSTRUCTURED_TASK_DISCARDED)
+    elif rule.is_unread_local(target := rule.bound_targets.get(id(call))):
+        assert isinstance(target, nodes.NameExpr)
+        module.report(call, f'{start} and binds it to "{target.name}", which is never read: the local is gone '
+                      f"when the function returns, and then {WEAK}; {rule.fix}", UNSTRUCTURED_TASK_DISCARDED)
+    else:
+        module.report(call, f"{start}: {STORED}; {rule.fix}", UNSTRUCTURED_TASK)
 
 
 def _short_name(callee: nodes.Expression) -> str:
@@ -121,6 +117,13 @@ def fix_hint(function: FunctionScope, module: ModuleContext) -> str:
     return f"use {group}"
 
 
+class Callee(NamedTuple):
+    """A call's callee: the function it names (through aliases) and its type."""
+
+    fullname: str | None
+    type: ProperType | None
+
+
 class _Rule:
     """The rule's questions about one function, over the module's evidence."""
 
@@ -142,14 +145,41 @@ class _Rule:
     def discarded_callback_results(self) -> dict[int, str]:
         return dict(self._callback_results())
 
+    @cached_property
+    def statement_values(self) -> set[int]:
+        """Expressions whose value a statement drops."""
+        return {id(statement.expr) for statement in self.function.of(nodes.ExpressionStmt)}
+
+    @cached_property
+    def bound_targets(self) -> dict[int, nodes.Expression]:
+        """Value -> the one target a plain assignment binds it to."""
+        return {
+            id(statement.rvalue): statement.lvalues[0]
+            for statement in self.function.of(nodes.AssignmentStmt)
+            if len(statement.lvalues) == 1
+        }
+
     def kind_of(self, expr: nodes.Expression) -> str | None:
+        """What a value is: by its type when that decides, else by the module's evidence."""
+        known = evidence_module.kind_of_type(self.function.resolver.type_of(expr))
+        if known is not None:
+            return known
         return self.evidence.kind_of(expr, self.function.defn, resolver=self.function.resolver)
 
-    def spawned_by(self, call: nodes.CallExpr) -> str | None:
+    def element_kind(self, sequence: nodes.Expression) -> str | None:
+        """What the items of a sequence are: by its type when that decides, else by the evidence."""
+        known = evidence_module.item_kind_of_type(self.function.resolver.type_of(sequence))
+        if known is not None:
+            return known
+        return self.evidence.element_kind(sequence, self.function.defn)
+
+    def callee_of(self, call: nodes.CallExpr) -> Callee:
+        callee_type = self.function.resolver.type_of(call.callee)
+        return Callee(_callee_fullname(call.callee, callee_type), callee_type)
+
+    def spawned_by(self, call: nodes.CallExpr, callee_info: Callee | None = None) -> str | None:
         """What a call spawns, judged by its callee, receiver and argument."""
-        resolver = self.function.resolver
-        callee_type = resolver.type_of(call.callee)
-        callee = _callee_fullname(call.callee, callee_type)
+        callee, callee_type = callee_info or self.callee_of(call)
         first = call.args[0] if call.args else None
         if callee == CREATE_TASK:
             return SPAWNING_FUNCTIONS[callee]
@@ -163,15 +193,15 @@ class _Rule:
             return "loop.create_task()"
         return None
 
-    def implicit_tasks(self, call: nodes.CallExpr) -> None:
+    def implicit_tasks(self, call: nodes.CallExpr, callee_info: Callee) -> None:
         """Report each bare coroutine a call to ``shield``/``wait_for``/``gather``/``wait`` wraps in a task."""
-        callee = _callee_fullname(call.callee, self.function.resolver.type_of(call.callee))
+        callee = callee_info.fullname
         if callee not in IMPLICIT_SPAWNERS or (callee == WAIT_FOR and self.version >= (3, 12)):
             return  # from 3.12 wait_for awaits a coroutine in place
         arguments = zip(call.args, call.arg_kinds) if callee == GATHER else zip(call.args[:1], call.arg_kinds[:1])
         for argument, kind in arguments:
             if kind == nodes.ARG_STAR or callee == WAIT:
-                found = self.evidence.element_kind(argument, self.function.defn)
+                found = self.element_kind(argument)
             elif kind == nodes.ARG_POS:
                 found = self.kind_of(argument)
             else:
@@ -202,34 +232,39 @@ class _Rule:
         definition = self.function.resolver.definition_of(call.callee)
         if not isinstance(definition, nodes.FuncDef) or not self.module.defines(definition):
             return False
-        if isinstance(call.callee, nodes.MemberExpr) and self.kind_of(call.callee.expr) == TASK_GROUP:
-            return False
         if definition.is_coroutine != (result is not call):
             return False  # an un-awaited coroutine call gives a coroutine; an awaited task is not dropped
-        return self.evidence.remember(definition, self._helper_returns_unowned_task)
+        returns_task = self.module.summarise(
+            ("returns unowned task", id(definition)),
+            lambda: self._helper_returns_unowned_task(definition),
+            while_deciding=False,  # a recursive helper is not assumed to return one
+        )
+        return returns_task and not (
+            isinstance(call.callee, nodes.MemberExpr) and self.kind_of(call.callee.expr) == TASK_GROUP
+        )
 
     def _helper_returns_unowned_task(self, defn: nodes.FuncDef) -> bool:
         helper = _Rule(self.module.scope_of(defn), self.module)
-        in_lambdas = {id(n.body.body[-1]) for n in helper.function.nodes if isinstance(n, nodes.LambdaExpr)}
-        for node in helper.function.nodes:
-            if not isinstance(node, nodes.ReturnStmt) or node.expr is None or id(node) in in_lambdas:
+        in_lambdas = {id(n.body.body[-1]) for n in helper.function.of(nodes.LambdaExpr)}
+        for node in helper.function.of(nodes.ReturnStmt):
+            if node.expr is None or id(node) in in_lambdas:
                 continue
-            value: nodes.Expression | None = node.expr
-            if isinstance(value, nodes.NameExpr) and isinstance(value.node, nodes.Var):
-                # a local the return alone reads: the caller gets the only reference
-                resolver = helper.function.resolver
-                value = resolver.assigned_value(value.node) if self.evidence.reads[value.node] == 1 else None
+            returned = node.expr
+            local = returned.node if isinstance(returned, nodes.NameExpr) else None
+            value = helper.function.resolver.assigned_value(local) if isinstance(local, nodes.Var) else returned
             if isinstance(value, nodes.CallExpr) and (
                 helper.spawned_by(value) or helper.returns_unowned_task(value, value)
             ):
-                return True
+                # a local the return alone reads: the caller gets the only reference
+                if not isinstance(local, nodes.Var) or self.evidence.reads[local] == 1:
+                    return True
         return False
 
     def _callback_results(self) -> Iterator[tuple[int, str]]:
         """Calls a lambda returns to a callee that declares it drops what its callback returns."""
         resolver = self.function.resolver
-        for call in self.function.nodes:
-            if not isinstance(call, nodes.CallExpr):
+        for call in self.function.of(nodes.CallExpr):
+            if not any(isinstance(argument, nodes.LambdaExpr) for argument in call.args):
                 continue
             signature = resolver.type_of(call.callee)
             if not isinstance(signature, CallableType):
@@ -260,7 +295,7 @@ def _constructed_task_class(callee_type: ProperType | None) -> str | None:
 
 def _callee_fullname(callee: nodes.Expression, callee_type: ProperType | None) -> str | None:
     """The function a callee names, through aliases (``spawn = asyncio.create_task``)."""
-    if isinstance(callee, nodes.RefExpr) and callee.fullname in (*SPAWNING_FUNCTIONS, *IMPLICIT_SPAWNERS):
+    if isinstance(callee, nodes.RefExpr) and callee.fullname in _NAMED_SPAWNERS:
         return callee.fullname
     if isinstance(callee_type, CallableType) and callee_type.definition:
         return callee_type.definition.fullname

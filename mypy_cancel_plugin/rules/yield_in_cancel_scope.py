@@ -27,14 +27,12 @@ YIELDS = (nodes.YieldExpr, nodes.YieldFromExpr)
 
 
 def check(function: FunctionScope, module: ModuleContext) -> None:
-    if not function.is_generator:
+    if not function.is_generator or not function.walked.yields:
         return
     if function.decorator_names & CONTEXT_MANAGER_DECORATORS:
         return
     reported: set[int] = set()
-    for node in function.nodes:
-        if not isinstance(node, nodes.WithStmt):
-            continue
+    for node in function.of(nodes.WithStmt):
         scope = _opened_scope(node, function)
         if scope is None:
             continue
