@@ -6,18 +6,12 @@ import argparse
 import sys
 from importlib import resources
 
-from mypy_cancel_plugin.errorcodes import ALL_CODES
+from mypy_cancel_plugin.errorcodes import ALL_CODES, page_url
 from mypy_cancel_plugin.version import SUPPORTED_RANGE, __version__
 
-REPOSITORY = "https://github.com/mypy-cancel-plugin/mypy-cancel-plugin"
 # The rule pages ship inside the package, so every install layout (wheel, --user, editable,
 # zip) can read them; their one copy in the repository is this directory too.
 PAGES = resources.files("mypy_cancel_plugin") / "docs"
-
-
-def page_url(code: str) -> str:
-    """Where a rule's page is on the web: a path would not exist in the user's project."""
-    return f"{REPOSITORY}/blob/main/mypy_cancel_plugin/docs/{code}.md"
 
 
 def list_rules() -> str:

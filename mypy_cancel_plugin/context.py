@@ -14,6 +14,7 @@ from mypy.types import Type
 
 from mypy_cancel_plugin import predicates, walk
 from mypy_cancel_plugin.config import Settings
+from mypy_cancel_plugin.errorcodes import page_url
 from mypy_cancel_plugin.evidence import ModuleEvidence
 from mypy_cancel_plugin.static_types import Resolver
 
@@ -30,6 +31,8 @@ class Diagnostic:
     end_column: int
     message: str
     code: ErrorCode = field(compare=False)
+    # What to do about it, and where the rule's page is: reported as a ``note:`` after the error.
+    note: str = field(default="", compare=False)
     # The classes and functions the finding is in, outermost first (mypy's error scope).
     enclosing: tuple[nodes.FuncDef | nodes.TypeInfo, ...] = field(default=(), compare=False)
 
@@ -92,10 +95,10 @@ class ModuleContext:
         detected = predicates.libraries_in_play(self.imported_packages)
         return predicates.with_grouped_cancellation(self.settings.libraries_in_play(detected))
 
-    def report(self, node: nodes.Context, message: str, code: ErrorCode, *, line: int | None = None,
+    def report(self, node: nodes.Context, message: str, code: ErrorCode, *, fix: str, line: int | None = None,
                column: int | None = None, end: tuple[int, int] | None = None) -> None:
         """Record a finding at ``node``, or at an explicit position (``end``: where its range ends),
-        in the scope being checked."""
+        in the scope being checked; ``fix`` (a sentence) goes to its note, with the rule's page."""
         if line is None:
             line, column = node.line, node.column
             end_line, end_column = node.end_line or line, node.end_column
@@ -104,7 +107,15 @@ class ModuleContext:
         column = max(column or 0, 0)
         if end_column is None or (end_line == line and end_column <= column):
             end_line, end_column = line, column + 1
-        self.diagnostics.append(Diagnostic(line, column, end_line, end_column, message, code, self.enclosing))
+        diagnostic = Diagnostic(
+            line, column, end_line, end_column, message, code, note=fix_note(fix, code), enclosing=self.enclosing
+        )
+        self.diagnostics.append(diagnostic)
+
+
+def fix_note(fix: str, code: ErrorCode) -> str:
+    """The note under a finding: what to do, then where the rule's page is."""
+    return f"{fix[:1].upper()}{fix[1:]}. See {page_url(code.code)}"
 
 
 class FunctionScope:

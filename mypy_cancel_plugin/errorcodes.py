@@ -9,6 +9,12 @@ from __future__ import annotations
 from mypy.errorcodes import ErrorCode
 
 CATEGORY = "mypy-cancel-plugin"
+REPOSITORY = "https://github.com/mypy-cancel-plugin/mypy-cancel-plugin"
+
+
+def page_url(code: str) -> str:
+    """Where a code's rule page is on the web (a path would not exist in the user's project)."""
+    return f"{REPOSITORY}/blob/main/mypy_cancel_plugin/docs/{code}.md"
 
 CANCEL_SWALLOWED = ErrorCode(
     "cancel-swallowed",

@@ -52,6 +52,8 @@ class Finding(Protocol):
     @property
     def code(self) -> errorcodes.ErrorCode: ...
     @property
+    def note(self) -> str: ...
+    @property
     def enclosing(self) -> tuple[FuncDef | TypeInfo, ...]: ...
 
 
@@ -142,14 +144,17 @@ def report_findings(errors: Errors, tree: MypyFile, options: Options, findings: 
             scope = Scope()
             with _entered(scope, tree.fullname, found.enclosing):
                 errors.set_file(path, tree.fullname, options, scope=scope)
-                errors.report(
-                    found.line,
-                    found.column,
-                    found.message,
-                    code=found.code,
-                    end_line=found.end_line,
-                    end_column=found.end_column,
-                )
+                for message, severity in ((found.message, "error"), (found.note, "note")):
+                    if message:
+                        errors.report(
+                            found.line,
+                            found.column,
+                            message,
+                            severity=severity,
+                            code=found.code,
+                            end_line=found.end_line,
+                            end_column=found.end_column,
+                        )
     finally:
         file, module, saved_options, saved_scope = saved
         errors.set_file(file, module, saved_options, scope=saved_scope)

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mypy_cancel_plugin.__main__ import REPOSITORY
+from mypy_cancel_plugin.errorcodes import REPOSITORY
 from mypy_cancel_plugin.errorcodes import ALL_CODES
 
 

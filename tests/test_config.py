@@ -51,7 +51,7 @@ def test_allow_list_silences_unstructured_task_inside_named_class(tmp_path: Path
     (tmp_path / file_name).write_text(text)
     (tmp_path / "spawning.py").write_text(SPAWNING)
     result = mypy(tmp_path, "spawning.py")
-    reported = [line.split(":")[1] for line in result.stdout.splitlines() if "unstructured-task" in line]
+    reported = [line.split(":")[1] for line in result.stdout.splitlines() if "[unstructured-task" in line]
     assert reported == ["15"], result.stdout + result.stderr
 
 

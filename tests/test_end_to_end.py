@@ -37,7 +37,7 @@ def run_mypy(project: Path, *args: str, env: dict[str, str] | None = None) -> su
 def plugin_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
     assert "INTERNAL ERROR" not in result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
-    return [line for line in result.stdout.splitlines() if "error:" in line or "note:" in line]
+    return [line for line in result.stdout.splitlines() if ": error:" in line]
 
 
 @pytest.fixture
@@ -182,9 +182,10 @@ def test_findings_show_under_their_function_with_error_context(project: Path) ->
         "import asyncio\n\nclass Service:\n    async def stop(self) -> None:\n        try:\n"
         "            await asyncio.sleep(1)\n        except asyncio.CancelledError:\n            pass\n"
     )
-    lines = plugin_lines(run_mypy(project, "nested.py", "--no-incremental", "--show-error-context"))
+    lines = run_mypy(project, "nested.py", "--no-incremental", "--show-error-context").stdout.splitlines()
     assert lines[0] == 'nested.py: note: In member "stop" of class "Service":'
-    assert lines[1].startswith("nested.py:7:")
+    assert lines[1].startswith("nested.py:7: error: CancelledError caught here")
+    assert lines[2].startswith('nested.py:7: note: Clean up, then "raise". See https://')
 
 
 def test_a_warm_cache_follows_a_helper_changed_in_another_module(project: Path) -> None:

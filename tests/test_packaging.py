@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from trove_classifiers import classifiers as known_classifiers
 
-from mypy_cancel_plugin.__main__ import REPOSITORY
+from mypy_cancel_plugin.errorcodes import REPOSITORY
 from mypy_cancel_plugin.errorcodes import ALL_CODES
 from mypy_cancel_plugin.version import __version__
 

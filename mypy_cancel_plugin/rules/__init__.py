@@ -10,7 +10,7 @@ from mypy.types import Type
 
 from mypy_cancel_plugin import walk
 from mypy_cancel_plugin.config import Settings
-from mypy_cancel_plugin.context import Diagnostic, FunctionScope, ModuleContext
+from mypy_cancel_plugin.context import Diagnostic, FunctionScope, ModuleContext, fix_note
 from mypy_cancel_plugin.errorcodes import PLUGIN_FAILURE
 from mypy_cancel_plugin.rules import (
     cancel_swallowed,
@@ -73,8 +73,6 @@ def _run_rules(walked: walk.ScopeNodes, module: ModuleContext, name: str, line: 
 
 
 def _failure(name: str, line: int, failure: Exception) -> Diagnostic:
-    message = (
-        f'mypy-cancel-plugin could not check "{name}" ({type(failure).__name__}: {failure}); '
-        "please report this with the code"
-    )
-    return Diagnostic(line, 0, line, 1, message, PLUGIN_FAILURE)
+    message = f'mypy-cancel-plugin could not check "{name}" ({type(failure).__name__}: {failure})'
+    note = fix_note("please report this with the code that fails", PLUGIN_FAILURE)
+    return Diagnostic(line, 0, line, 1, message, PLUGIN_FAILURE, note=note)

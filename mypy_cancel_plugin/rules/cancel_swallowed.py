@@ -22,7 +22,10 @@ SUPPRESS = "contextlib.suppress"
 FIX = 'clean up, then "raise"'
 # For ``except BaseException``/bare ``except:``: often ``Exception`` was what the code meant.
 BROAD_FIX = ', or catch "Exception" if the cancellation was not meant'
-AWAITED_TASK_FIX = 'if (task := asyncio.current_task()) and task.cancelling(): raise'
+AWAITED_TASK_FIX = (
+    "re-raise the current task's own cancellation: "
+    'if (task := asyncio.current_task()) and task.cancelling(): raise'
+)
 
 
 def check(function: FunctionScope, module: ModuleContext) -> None:
@@ -64,25 +67,24 @@ def _check_handlers(stmt: nodes.TryStmt, function: FunctionScope, module: Module
         if awaited is not None:
             message = (
                 f'{caught_name} from awaiting cancelled task "{awaited}" is swallowed here, and so is a '
-                f"cancellation of the current task that arrives meanwhile: the handler {escapes[0].describe()}; "
-                f"{AWAITED_TASK_FIX}"
+                f"cancellation of the current task that arrives meanwhile: the handler {escapes[0].describe()}"
             )
-            module.report(stmt, message, CANCEL_SWALLOWED_AWAITED_TASK, line=line, column=column, end=end)
+            module.report(
+                stmt, message, CANCEL_SWALLOWED_AWAITED_TASK, fix=AWAITED_TASK_FIX, line=line, column=column, end=end
+            )
         else:
             broad = caught_name in (predicates.BASE_EXCEPTION_NAME, predicates.BARE_EXCEPT_NAME)
             fix = FIX + (BROAD_FIX if broad else "")
-            message = f"{caught_name} caught here swallows the task's cancellation: the handler {escapes[0].describe()}; {fix}"
-            module.report(stmt, message, CANCEL_SWALLOWED, line=line, column=column, end=end)
+            message = f"{caught_name} caught here swallows the task's cancellation: the handler {escapes[0].describe()}"
+            module.report(stmt, message, CANCEL_SWALLOWED, fix=fix, line=line, column=column, end=end)
 
 
 def _check_finally(block: nodes.Block, function: FunctionScope, module: ModuleContext) -> None:
     for escape in ReraiseFlow(function, module, None).escapes(block):
         if escape.kind in (EscapeKind.RETURNS, EscapeKind.BREAKS, EscapeKind.CONTINUES):
-            message = (
-                f'"{escape.kind.value}" in "finally" discards an in-flight cancellation (PEP 765); '
-                f'move it out of the "finally" block'
-            )
-            module.report(block, message, CANCEL_SWALLOWED, line=escape.line, column=escape.column)
+            message = f'"{escape.kind.value}" in "finally" discards an in-flight cancellation (PEP 765)'
+            fix = 'move it out of the "finally" block'
+            module.report(block, message, CANCEL_SWALLOWED, fix=fix, line=escape.line, column=escape.column)
 
 
 def _check_suppress(stmt: nodes.WithStmt, function: FunctionScope, module: ModuleContext) -> None:
@@ -103,12 +105,13 @@ def _check_suppress(stmt: nodes.WithStmt, function: FunctionScope, module: Modul
         if awaited is not None:
             message = (
                 f'{suppressed} around awaiting cancelled task "{awaited}" also swallows a cancellation of the '
-                f"current task that arrives meanwhile; catch it instead and {AWAITED_TASK_FIX}"
+                f"current task that arrives meanwhile"
             )
-            module.report(manager, message, CANCEL_SWALLOWED_AWAITED_TASK)
+            fix = f"catch it with try/except instead and {AWAITED_TASK_FIX}"
+            module.report(manager, message, CANCEL_SWALLOWED_AWAITED_TASK, fix=fix)
         else:
-            message = f"{suppressed} swallows the current task's cancellation; suppress only the exceptions you expect"
-            module.report(manager, message, CANCEL_SWALLOWED)
+            message = f"{suppressed} swallows the current task's cancellation"
+            module.report(manager, message, CANCEL_SWALLOWED, fix="suppress only the exceptions you expect")
 
 
 def _awaited_cancelled_task(body: nodes.Block, line: int, function: FunctionScope, module: ModuleContext) -> str | None:

@@ -74,7 +74,7 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
         if isinstance(value, nodes.CallExpr) and id(value) not in spawning and rule.returns_unowned_task(value, result):
             helper = f'"{_short_name(value.callee)}()"'
             module.report(result, f"{helper} returns a task no task group owns and the statement discards it: "
-                          f"{WEAK}; {rule.fix}", UNSTRUCTURED_TASK_DISCARDED)
+                          f"{WEAK}", UNSTRUCTURED_TASK_DISCARDED, fix=rule.fix)
 
 
 def _report_spawn(call: nodes.CallExpr, spawned: str, rule: _Rule) -> None:
@@ -82,17 +82,17 @@ def _report_spawn(call: nodes.CallExpr, spawned: str, rule: _Rule) -> None:
     module = rule.module
     start = f"{spawned} starts a task no task group owns"
     if id(call) in rule.statement_values:
-        module.report(call, f"{start} and discards it: {WEAK}; {rule.fix}", UNSTRUCTURED_TASK_DISCARDED)
+        module.report(call, f"{start} and discards it: {WEAK}", UNSTRUCTURED_TASK_DISCARDED, fix=rule.fix)
     elif id(call) in rule.discarded_callback_results:
         taker = rule.discarded_callback_results[id(call)]
-        module.report(call, f"{start} and returns it to {taker}, which discards it: {WEAK}; {rule.fix}",
-                      UNSTRUCTURED_TASK_DISCARDED)
+        module.report(call, f"{start} and returns it to {taker}, which discards it: {WEAK}",
+                      UNSTRUCTURED_TASK_DISCARDED, fix=rule.fix)
     elif rule.is_unread_local(target := rule.bound_targets.get(id(call))):
         assert isinstance(target, nodes.NameExpr)
         module.report(call, f'{start} and binds it to "{target.name}", which is never read: the local is gone '
-                      f"when the function returns, and then {WEAK}; {rule.fix}", UNSTRUCTURED_TASK_DISCARDED)
+                      f"when the function returns, and then {WEAK}", UNSTRUCTURED_TASK_DISCARDED, fix=rule.fix)
     else:
-        module.report(call, f"{start}: {STORED}; {rule.fix}", UNSTRUCTURED_TASK)
+        module.report(call, f"{start}: {STORED}", UNSTRUCTURED_TASK, fix=rule.fix)
 
 
 def _short_name(callee: nodes.Expression) -> str:
@@ -207,9 +207,8 @@ class _Rule:
             else:
                 continue
             if found == COROUTINE:
-                message = (f"{IMPLICIT_SPAWNERS[callee]} wraps this coroutine in a task no task group owns; "
-                           f"{self.fix}")
-                self.module.report(argument, message, UNSTRUCTURED_TASK_IMPLICIT)
+                message = f"{IMPLICIT_SPAWNERS[callee]} wraps this coroutine in a task no task group owns"
+                self.module.report(argument, message, UNSTRUCTURED_TASK_IMPLICIT, fix=self.fix)
 
     def is_unread_local(self, target: nodes.Expression | None) -> bool:
         """A local variable nothing reads: it keeps the value only while the frame lives."""

@@ -42,9 +42,10 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
                 keyword = "async with" if node.is_async else "with"
                 message = (
                     f'yield inside {scope} ("{keyword}" at line {node.line}) hands control to the consumer '
-                    f"while the scope is open; move the yield out of the scope, or make this an @asynccontextmanager"
+                    f"while the scope is open"
                 )
-                module.report(inner, message, YIELD_IN_CANCEL_SCOPE)
+                fix = "move the yield out of the scope, or make this an @asynccontextmanager"
+                module.report(inner, message, YIELD_IN_CANCEL_SCOPE, fix=fix)
 
 
 def _opened_scope(stmt: nodes.WithStmt, function: FunctionScope) -> str | None:
