@@ -57,6 +57,11 @@ def is_plugin_code(code: str | None) -> bool:
     return bool(code) and code.startswith(PLUGIN_CODE_PREFIXES)
 
 
+def is_plugin_note(diagnostic: re.Match[str]) -> bool:
+    """The note under each finding (fix and rule page); mypy prints notes without their code."""
+    return diagnostic["severity"] == "note" and "/mypy_cancel_plugin/docs/" in diagnostic["message"]
+
+
 class Run:
     def __init__(self, stdout: str, stderr: str, status: int, seconds: float, cpu: float) -> None:
         self.stdout, self.stderr, self.status, self.seconds, self.cpu = stdout, stderr, status, seconds, cpu
@@ -172,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     with_run, without_run = first["with"], first["without"]
     with_diags, without_diags = with_run.diagnostics(), without_run.diagnostics()
     plugin = [m for m in with_diags if is_plugin_code(m["code"])]
-    own_with = sorted(m.group(0) for m in with_diags if not is_plugin_code(m["code"]))
+    own_with = sorted(m.group(0) for m in with_diags if not (is_plugin_code(m["code"]) or is_plugin_note(m)))
     own_without = sorted(m.group(0) for m in without_diags)
     files = sum(len(p.files()) for p in packages)
 

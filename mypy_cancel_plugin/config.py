@@ -47,6 +47,13 @@ class Settings:
     # daemon, mypy < 1.19).  Disabling a code covers its sub-codes unless one is enabled.
     disable_error_code: tuple[str, ...] = ()
     enable_error_code: tuple[str, ...] = ()
+    # The project's own API, by fully qualified name (classes, functions, methods):
+    # what ``with``/``async with`` of it (or of a call of it) opens a cancel scope;
+    cancel_scope_managers: tuple[str, ...] = ()
+    # decorators that make a generator a context manager (its ``yield`` is the managed block);
+    context_manager_decorators: tuple[str, ...] = ()
+    # functions that start a task no task group owns, as ``asyncio.create_task`` does.
+    spawn_functions: tuple[str, ...] = ()
 
     def report_data(self) -> dict[str, Any]:
         return {key: list(value) if isinstance(value, tuple) else value for key, value in asdict(self).items()}
@@ -173,6 +180,9 @@ def _check_plugin_codes(codes: tuple[str, ...], value: Any, key: str, where: str
 NAME_CHECKS: dict[str, Callable[[tuple[str, ...], Any, str, str], None]] = {
     "libraries": _check_libraries,
     "unstructured_task_allow": _check_dotted_names,
+    "cancel_scope_managers": _check_dotted_names,
+    "context_manager_decorators": _check_dotted_names,
+    "spawn_functions": _check_dotted_names,
     "disable_error_code": _check_plugin_codes,
     "enable_error_code": _check_plugin_codes,
 }

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from mypy import nodes
 from mypy.types import (
+    CallableType,
     FunctionLike,
     Instance,
     NoneType,
@@ -204,6 +205,19 @@ def is_event_loop(typ: ProperType | None) -> bool:
 
 def is_future(typ: ProperType | None) -> bool:
     return is_instance_of(typ, FUTURES) is not None
+
+
+def declared_name(typ: ProperType | None, names: tuple[str, ...]) -> str | None:
+    """Which of ``names`` (fully qualified, from the settings) a value of ``typ`` is: an instance
+    of that class or of a subclass, the class itself, or that function or method."""
+    if not names:
+        return None
+    if isinstance(typ, CallableType):
+        if typ.is_type_obj():
+            return is_instance_of(Instance(typ.type_object(), []), names)
+        definition = typ.definition
+        return definition.fullname if definition is not None and definition.fullname in names else None
+    return is_instance_of(typ, names)
 
 
 def cancel_scope_name(typ: ProperType | None) -> str | None:

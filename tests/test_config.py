@@ -63,9 +63,9 @@ CHOICES = "auto, asyncio, trio, anyio"
 
 BAD_SETTINGS = {
     "unknown-key": ("pyproject.toml", TOML + "[tool.mypy_cancel_plugin]\nspeed = 3\n",
-                    f"{IN_TOML}: unknown key 'speed'; known keys: check_unannotated, disable_error_code, enable_error_code, libraries, unstructured_task_allow, unstructured_task_loop_names"),
+                    f"{IN_TOML}: unknown key 'speed'; known keys: cancel_scope_managers, check_unannotated, context_manager_decorators, disable_error_code, enable_error_code, libraries, spawn_functions, unstructured_task_allow, unstructured_task_loop_names"),
     "unknown-key-setup-cfg": ("setup.cfg", INI + "[mypy_cancel_plugin]\nspeed = 3\n",
-                              "setup.cfg: [mypy_cancel_plugin]: unknown key 'speed'; known keys: check_unannotated, disable_error_code, enable_error_code, libraries, unstructured_task_allow, unstructured_task_loop_names"),
+                              "setup.cfg: [mypy_cancel_plugin]: unknown key 'speed'; known keys: cancel_scope_managers, check_unannotated, context_manager_decorators, disable_error_code, enable_error_code, libraries, spawn_functions, unstructured_task_allow, unstructured_task_loop_names"),
     "section-not-a-table": ("pyproject.toml", TOML + '[tool]\nmypy_cancel_plugin = "x"\n',
                             f"{IN_TOML} must be a table of settings; got 'x'"),
     "section-array-of-tables": ("pyproject.toml", TOML + '[[tool.mypy_cancel_plugin]]\nlibraries = ["trio"]\n',
@@ -75,7 +75,7 @@ BAD_SETTINGS = {
     "nested-table-for-a-list": ("pyproject.toml", TOML + "[tool.mypy_cancel_plugin.libraries]\ntrio = true\n",
                                 f"{IN_TOML}: 'libraries' must be a list of strings; got {{'trio': True}}"),
     "nested-table-unknown": ("pyproject.toml", TOML + "[tool.mypy_cancel_plugin.overrides]\nlibraries = []\n",
-                             f"{IN_TOML}: unknown key 'overrides'; known keys: check_unannotated, disable_error_code, enable_error_code, libraries, unstructured_task_allow, unstructured_task_loop_names"),
+                             f"{IN_TOML}: unknown key 'overrides'; known keys: cancel_scope_managers, check_unannotated, context_manager_decorators, disable_error_code, enable_error_code, libraries, spawn_functions, unstructured_task_allow, unstructured_task_loop_names"),
     "wrong-type-bool": ("pyproject.toml", TOML + '[tool.mypy_cancel_plugin]\ncheck_unannotated = "yes"\n',
                         f"{IN_TOML}: 'check_unannotated' must be a boolean (true or false); got 'yes'"),
     "wrong-type-bool-ini": ("mypy.ini", INI + "[mypy_cancel_plugin]\ncheck_unannotated = maybe\n",
@@ -94,6 +94,8 @@ BAD_SETTINGS = {
                          f"{IN_TOML}: 'libraries': 'auto' detects the libraries per module and cannot be combined with others; got ['auto', 'trio']"),
     "allow-not-a-dotted-name": ("mypy.ini", INI + "[mypy_cancel_plugin]\nunstructured_task_allow = myapp/supervisor.py\n",
                                 f"{IN_INI}: 'unstructured_task_allow' takes dotted names such as 'myapp.supervisor.Supervisor'; got 'myapp/supervisor.py'"),
+    "spawn-function-not-a-dotted-name": ("pyproject.toml", TOML + '[tool.mypy_cancel_plugin]\nspawn_functions = ["myapp.spawn()"]\n',
+                                         f"{IN_TOML}: 'spawn_functions' takes dotted names such as 'myapp.supervisor.Supervisor'; got 'myapp.spawn()'"),
     "same-setting-twice": ("pyproject.toml", TOML + '[tool.mypy_cancel_plugin]\nunstructured_task_allow = ["a"]\nunstructured-task-allow = ["b"]\n',
                            f"{IN_TOML}: 'unstructured_task_allow' and 'unstructured-task-allow' are the same setting; keep one"),
 }

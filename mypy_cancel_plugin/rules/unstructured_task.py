@@ -183,6 +183,8 @@ class _Rule:
         first = call.args[0] if call.args else None
         if callee == CREATE_TASK:
             return SPAWNING_FUNCTIONS[callee]
+        if callee is not None and callee in self.module.settings.spawn_functions:
+            return f"{_short_name(call.callee)}()"
         if callee == ENSURE_FUTURE:
             return SPAWNING_FUNCTIONS[callee] if first is not None and self.kind_of(first) == COROUTINE else None
         constructed = _constructed_task_class(callee_type)

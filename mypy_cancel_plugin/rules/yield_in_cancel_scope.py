@@ -29,11 +29,11 @@ YIELDS = (nodes.YieldExpr, nodes.YieldFromExpr)
 def check(function: FunctionScope, module: ModuleContext) -> None:
     if not function.is_generator or not function.walked.yields:
         return
-    if function.decorator_names & CONTEXT_MANAGER_DECORATORS:
+    if function.decorator_names & (CONTEXT_MANAGER_DECORATORS | set(module.settings.context_manager_decorators)):
         return
     reported: set[int] = set()
     for node in function.of(nodes.WithStmt):
-        scope = _opened_scope(node, function)
+        scope = _opened_scope(node, function, module.settings.cancel_scope_managers)
         if scope is None:
             continue
         for inner in walk.descendants(node.body):
@@ -48,10 +48,17 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
                 module.report(inner, message, YIELD_IN_CANCEL_SCOPE, fix=fix)
 
 
-def _opened_scope(stmt: nodes.WithStmt, function: FunctionScope) -> str | None:
-    """The name of the first cancel scope among the context managers of ``stmt``."""
+def _opened_scope(stmt: nodes.WithStmt, function: FunctionScope, declared: tuple[str, ...]) -> str | None:
+    """The name of the first cancel scope among the context managers of ``stmt``: by type, or
+    declared in the settings (a class of the value, or the function a call of it calls)."""
     for manager in stmt.expr:
-        found = predicates.cancel_scope_name(function.resolver.type_of(manager))
+        typ = function.resolver.type_of(manager)
+        found = predicates.cancel_scope_name(typ) or predicates.declared_name(typ, declared)
+        if found is None and isinstance(manager, nodes.CallExpr):
+            callee = manager.callee
+            named = callee.fullname if isinstance(callee, nodes.RefExpr) else None
+            # a decorated function's type may not lead back to it: its name does
+            found = named if named in declared else predicates.declared_name(function.resolver.type_of(callee), declared)
         if found is not None:
             return found
     return None
