@@ -135,10 +135,14 @@ def formal_arguments(
 
 
 class ModuleEvidence:
-    """Values, bindings and uses of every variable and attribute of one module, gathered once."""
+    """Values, bindings and uses of every variable and attribute of one module.
+
+    Gathered on the first question a type does not answer: most modules never ask one.
+    """
 
     def __init__(self, scopes: Sequence[walk.ScopeNodes], checked_types: Mapping[nodes.Expression, Type], *,
                  loop_names: bool) -> None:
+        self._scopes: Sequence[walk.ScopeNodes] | None = scopes  # until gathered
         self._checked_types = checked_types
         self._loop_names = loop_names
         self._resolvers: dict[int, Resolver] = {}
@@ -150,12 +154,22 @@ class ModuleEvidence:
         self._items: dict[nodes.Var, list[tuple[nodes.Expression, nodes.FuncDef | None]]] = defaultdict(list)
         self._items_of: dict[nodes.Var, list[tuple[nodes.Expression, nodes.FuncDef | None]]] = defaultdict(list)
         self._uses: dict[nodes.Var, set[str]] = defaultdict(set)
-        self.reads: Counter[nodes.Var] = Counter()
+        self._reads: Counter[nodes.Var] = Counter()
         self._self_class: dict[nodes.Var, nodes.TypeInfo] = {}
         self._judged: dict[nodes.Var, str | None] = {}
         self._judging: set[nodes.Var] = set()
         self._incomplete = False
-        self._collect(scopes)
+
+    def _gathered(self) -> None:
+        """Gather the module's facts, once, before the first question that needs them."""
+        if self._scopes is not None:
+            scopes, self._scopes = self._scopes, None
+            self._collect(scopes)
+
+    def read_count(self, var: nodes.Var) -> int:
+        """How many places of the module read ``var`` (targets it is assigned to do not count)."""
+        self._gathered()
+        return self._reads[var]
 
     # -- gathering: over the nodes the module's walk collected -------------------------
 
@@ -195,7 +209,7 @@ class ModuleEvidence:
             function = scope.function.defn if scope.function is not None else None
             for name in scope.of(nodes.NameExpr):
                 if isinstance(name.node, nodes.Var) and id(name) not in written:
-                    self.reads[name.node] += 1
+                    self._reads[name.node] += 1
             for call in scope.of(nodes.CallExpr):
                 self._call(call, function, defined)
 
@@ -289,6 +303,7 @@ class ModuleEvidence:
         known = kind_of_type((resolver or self.resolver(function)).type_of(expr))
         if known is not None or depth > _MAX_DEPTH:
             return known
+        self._gathered()
         depth += 1
         if isinstance(expr, nodes.OpExpr) and expr.op in ("or", "and"):
             return _agree(self.kind_of(side, function, depth) for side in (expr.left, expr.right))
@@ -348,11 +363,13 @@ class ModuleEvidence:
             )
         return kind if kind is not None else _agree(self._uses.get(var, ()))
 
-    def element_kind(self, sequence: nodes.Expression, function: nodes.FuncDef | None, depth: int = 0) -> str | None:
+    def element_kind(self, sequence: nodes.Expression, function: nodes.FuncDef | None, depth: int = 0,
+                     resolver: Resolver | None = None) -> str | None:
         """What the items of a sequence are: its type's item type, its literal items, or its values'."""
-        known = item_kind_of_type(self.resolver(function).type_of(sequence))
+        known = item_kind_of_type((resolver or self.resolver(function)).type_of(sequence))
         if known is not None or depth > _MAX_DEPTH:
             return known
+        self._gathered()
         depth += 1
         if isinstance(sequence, (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr)):
             return _agree(self.kind_of(item, function, depth) for item in sequence.items)

@@ -103,42 +103,49 @@ for _name, _attributes in (("TemplateStrExpr", ("items",)), ("TypeFormExpr", ())
     if hasattr(nodes, _name):
         CHILD_ATTRIBUTES[getattr(nodes, _name)] = _attributes
 
+_ATTRIBUTES_LAST_FIRST = {kind: attributes[::-1] for kind, attributes in CHILD_ATTRIBUTES.items()}
+
 # Lambdas are not here: they cannot await or hold statements, and calls in them (callbacks
 # that spawn tasks) belong to the code that writes them.
 NEW_SCOPES = (nodes.FuncDef, nodes.ClassDef)
 
 
-def _collect(value: object, out: list[nodes.Node]) -> None:
-    """Append the nodes in ``value`` (a node, ``None``, or nested lists/tuples of them) to ``out``."""
-    if isinstance(value, nodes.Node):
-        out.append(value)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            if isinstance(item, nodes.Node):
-                out.append(item)
-            elif isinstance(item, (list, tuple)):
-                _collect(item, out)
+def push_children(node: nodes.Node, push: Callable[[nodes.Node], object]) -> None:
+    """Push the direct children of ``node`` last first, so that a stack pops them in source order.
+
+    Hot (the module's walk calls it on every node): the values are read straight off the node.
+    """
+    for attribute in _ATTRIBUTES_LAST_FIRST.get(type(node), ()):
+        _push_reversed(getattr(node, attribute, None), push)
+
+
+def _push_reversed(value: Any, push: Callable[[nodes.Node], object]) -> None:
+    """Push the nodes in ``value`` (a node, ``None``, or nested lists/tuples of them) last first."""
+    value_type = type(value)
+    if value_type is list or value_type is tuple:
+        for item in reversed(value):
+            _push_reversed(item, push)
+    elif value is not None:
+        push(value)
 
 
 def children(node: nodes.Node) -> list[nodes.Node]:
     """Direct children of ``node``, in source order."""
     out: list[nodes.Node] = []
-    for attribute in CHILD_ATTRIBUTES.get(type(node), ()):
-        _collect(getattr(node, attribute, None), out)
+    push_children(node, out.append)
+    out.reverse()
     return out
 
 
 def descendants(node: nodes.Node) -> Iterator[nodes.Node]:
     """Every node below ``node`` that runs in the same scope (nested defs and classes excluded)."""
-    stack = children(node)
-    stack.reverse()
+    stack: list[nodes.Node] = []
+    push_children(node, stack.append)
     while stack:
         current = stack.pop()
         yield current
         if not isinstance(current, NEW_SCOPES):
-            grandchildren = children(current)
-            grandchildren.reverse()
-            stack.extend(grandchildren)
+            push_children(current, stack.append)
 
 
 @dataclass(frozen=True)
@@ -180,12 +187,21 @@ class ScopeNodes:
 
     def encloses_any(self, block: nodes.Block, positions: list[int]) -> bool | None:
         """Whether one of ``positions`` lies inside ``block`` (``None``: not a block of this scope)."""
+        inside = self._inside(block, positions)
+        return None if inside is None else inside[0] < inside[1]
+
+    def nodes_at(self, block: nodes.Block, positions: list[int]) -> list[nodes.Node]:
+        """The nodes at those of ``positions`` that lie inside ``block``, in source order."""
+        inside = self._inside(block, positions)
+        return [] if inside is None else [self.in_order[p] for p in positions[inside[0]:inside[1]]]
+
+    def _inside(self, block: nodes.Block, positions: list[int]) -> tuple[int, int] | None:
+        """Which of the sorted ``positions`` lie inside ``block``, as a slice of them."""
         span = self.block_spans.get(id(block))
         if span is None:
             return None
         first, end = span
-        at = bisect.bisect_left(positions, first)
-        return at < len(positions) and positions[at] < end
+        return bisect.bisect_left(positions, first), bisect.bisect_left(positions, end)
 
 
 _YIELDS = frozenset({nodes.YieldExpr, nodes.YieldFromExpr})
@@ -223,7 +239,6 @@ def _walk_scope(
     """
     order, spans, await_points, yields = scope.in_order, scope.block_spans, scope.await_points, scope.yields
     by_kind = scope.by_kind
-    attributes = CHILD_ATTRIBUTES
     special = _SPECIAL_KINDS
     classes: list[nodes.TypeInfo] = []  # classes whose body is being walked, outermost first
     decorators_of: dict[int, tuple[nodes.Expression, ...]] = {}
@@ -271,28 +286,7 @@ def _walk_scope(
             elif what is _BLOCK:
                 spans[id(node)] = (position + 1, position + 1)
                 push((node,))
-        # children, pushed last first so that they come off the stack in source order
-        for attribute in reversed(attributes.get(kind, ())):
-            value = getattr(node, attribute)
-            if value is None:
-                continue
-            value_type = type(value)
-            if value_type is list or value_type is tuple:
-                _push_reversed(value, push)
-            else:
-                push(value)
-
-
-def _push_reversed(values: list[Any] | tuple[Any, ...], push: Callable[[Any], None]) -> None:
-    """Push the nodes in ``values`` (nested lists/tuples of nodes and ``None``) last first."""
-    for value in reversed(values):
-        if value is None:
-            continue
-        value_type = type(value)
-        if value_type is list or value_type is tuple:
-            _push_reversed(value, push)
-        else:
-            push(value)
+        push_children(node, push)
 
 
 # What the walk does beyond visiting children, by node class.

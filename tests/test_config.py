@@ -60,12 +60,13 @@ INI = "[mypy]\nplugins = mypy_cancel_plugin\n"
 IN_TOML = "pyproject.toml: [tool.mypy_cancel_plugin]"
 IN_INI = "mypy.ini: [mypy_cancel_plugin]"
 CHOICES = "auto, asyncio, trio, anyio"
+KNOWN_KEYS = "cancel_scope_managers, check_unannotated, context_manager_decorators, disable_error_code, enable_error_code, libraries, spawn_functions, unstructured_task_allow, unstructured_task_loop_names"
 
 BAD_SETTINGS = {
     "unknown-key": ("pyproject.toml", TOML + "[tool.mypy_cancel_plugin]\nspeed = 3\n",
-                    f"{IN_TOML}: unknown key 'speed'; known keys: cancel_scope_managers, check_unannotated, context_manager_decorators, disable_error_code, enable_error_code, libraries, spawn_functions, unstructured_task_allow, unstructured_task_loop_names"),
+                    f"{IN_TOML}: unknown key 'speed'; known keys: {KNOWN_KEYS}"),
     "unknown-key-setup-cfg": ("setup.cfg", INI + "[mypy_cancel_plugin]\nspeed = 3\n",
-                              "setup.cfg: [mypy_cancel_plugin]: unknown key 'speed'; known keys: cancel_scope_managers, check_unannotated, context_manager_decorators, disable_error_code, enable_error_code, libraries, spawn_functions, unstructured_task_allow, unstructured_task_loop_names"),
+                              f"setup.cfg: [mypy_cancel_plugin]: unknown key 'speed'; known keys: {KNOWN_KEYS}"),
     "section-not-a-table": ("pyproject.toml", TOML + '[tool]\nmypy_cancel_plugin = "x"\n',
                             f"{IN_TOML} must be a table of settings; got 'x'"),
     "section-array-of-tables": ("pyproject.toml", TOML + '[[tool.mypy_cancel_plugin]]\nlibraries = ["trio"]\n',
@@ -75,7 +76,7 @@ BAD_SETTINGS = {
     "nested-table-for-a-list": ("pyproject.toml", TOML + "[tool.mypy_cancel_plugin.libraries]\ntrio = true\n",
                                 f"{IN_TOML}: 'libraries' must be a list of strings; got {{'trio': True}}"),
     "nested-table-unknown": ("pyproject.toml", TOML + "[tool.mypy_cancel_plugin.overrides]\nlibraries = []\n",
-                             f"{IN_TOML}: unknown key 'overrides'; known keys: cancel_scope_managers, check_unannotated, context_manager_decorators, disable_error_code, enable_error_code, libraries, spawn_functions, unstructured_task_allow, unstructured_task_loop_names"),
+                             f"{IN_TOML}: unknown key 'overrides'; known keys: {KNOWN_KEYS}"),
     "wrong-type-bool": ("pyproject.toml", TOML + '[tool.mypy_cancel_plugin]\ncheck_unannotated = "yes"\n',
                         f"{IN_TOML}: 'check_unannotated' must be a boolean (true or false); got 'yes'"),
     "wrong-type-bool-ini": ("mypy.ini", INI + "[mypy_cancel_plugin]\ncheck_unannotated = maybe\n",

@@ -117,9 +117,11 @@ def _check_suppress(stmt: nodes.WithStmt, function: FunctionScope, module: Modul
 def _awaited_cancelled_task(body: nodes.Block, line: int, function: FunctionScope, module: ModuleContext) -> str | None:
     """``task.cancel(); try: await task`` (or ``with suppress(...)``): the task's name, when that is all ``body`` awaits.
 
-    The ``.cancel()`` calls are collected once per function, so many such statements stay linear.
+    The ``.cancel()`` calls are collected once per function and the awaits come from the
+    scope's walk, so many such statements stay linear.
     """
-    awaited = [node for node in walk.descendants(body) if isinstance(node, nodes.AwaitExpr)]
+    at_awaits = function.walked.nodes_at(body, function.walked.await_points)
+    awaited = [node for node in at_awaits if isinstance(node, nodes.AwaitExpr)]
     names = {walk.dotted_name(node.expr) for node in awaited}
     if len(names) != 1 or None in names:
         return None

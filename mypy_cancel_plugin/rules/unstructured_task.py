@@ -160,18 +160,10 @@ class _Rule:
         }
 
     def kind_of(self, expr: nodes.Expression) -> str | None:
-        """What a value is: by its type when that decides, else by the module's evidence."""
-        known = evidence_module.kind_of_type(self.function.resolver.type_of(expr))
-        if known is not None:
-            return known
         return self.evidence.kind_of(expr, self.function.defn, resolver=self.function.resolver)
 
     def element_kind(self, sequence: nodes.Expression) -> str | None:
-        """What the items of a sequence are: by its type when that decides, else by the evidence."""
-        known = evidence_module.item_kind_of_type(self.function.resolver.type_of(sequence))
-        if known is not None:
-            return known
-        return self.evidence.element_kind(sequence, self.function.defn)
+        return self.evidence.element_kind(sequence, self.function.defn, resolver=self.function.resolver)
 
     def callee_of(self, call: nodes.CallExpr) -> Callee:
         callee_type = self.function.resolver.type_of(call.callee)
@@ -218,7 +210,7 @@ class _Rule:
             isinstance(target, nodes.NameExpr)
             and target.kind == nodes.LDEF
             and isinstance(target.node, nodes.Var)
-            and self.evidence.reads[target.node] == 0
+            and self.evidence.read_count(target.node) == 0
         )
 
     def returns_unowned_task(self, call: nodes.CallExpr, result: nodes.Expression) -> bool:
@@ -257,7 +249,7 @@ class _Rule:
                 helper.spawned_by(value) or helper.returns_unowned_task(value, value)
             ):
                 # a local the return alone reads: the caller gets the only reference
-                if not isinstance(local, nodes.Var) or self.evidence.reads[local] == 1:
+                if not isinstance(local, nodes.Var) or self.evidence.read_count(local) == 1:
                     return True
         return False
 
