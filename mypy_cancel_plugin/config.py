@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import configparser
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -27,6 +27,8 @@ else:  # mypy itself depends on tomli before 3.11
 SECTION = "mypy_cancel_plugin"
 LIBRARY_CHOICES = ("auto", "asyncio", "trio", "anyio")
 PLUGIN_CODES = tuple(code.code for code in ALL_CODES)
+# Settings whose entries are dotted names of the project's own modules, classes and functions.
+API_NAME_SETTINGS = ("unstructured_task_allow", "cancel_scope_managers", "context_manager_decorators", "spawn_functions")
 
 
 class ConfigError(Exception):
@@ -72,6 +74,12 @@ class Settings:
             if switched in self.disable_error_code:
                 return False
         return True
+
+    def api_names(self) -> Iterator[tuple[str, str]]:
+        """Every ``(setting, entry)`` that names a module, class or function of the project."""
+        for setting in API_NAME_SETTINGS:
+            for name in getattr(self, setting):
+                yield setting, name
 
     def allows_unstructured_tasks_in(self, names: tuple[str, ...]) -> bool:
         return any(
@@ -179,10 +187,7 @@ def _check_plugin_codes(codes: tuple[str, ...], value: Any, key: str, where: str
 
 NAME_CHECKS: dict[str, Callable[[tuple[str, ...], Any, str, str], None]] = {
     "libraries": _check_libraries,
-    "unstructured_task_allow": _check_dotted_names,
-    "cancel_scope_managers": _check_dotted_names,
-    "context_manager_decorators": _check_dotted_names,
-    "spawn_functions": _check_dotted_names,
+    **{setting: _check_dotted_names for setting in API_NAME_SETTINGS},
     "disable_error_code": _check_plugin_codes,
     "enable_error_code": _check_plugin_codes,
 }

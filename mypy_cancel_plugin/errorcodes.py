@@ -52,7 +52,7 @@ YIELD_IN_CANCEL_SCOPE = ErrorCode(
 )
 PLUGIN_FAILURE = ErrorCode(
     "cancel-plugin",
-    "mypy-cancel-plugin could not check a function (reported instead of crashing mypy)",
+    "mypy-cancel-plugin could not check a function, or a setting names nothing the project defines",
     CATEGORY,
 )
 

@@ -8,7 +8,7 @@ from mypy import nodes
 from mypy.options import Options
 from mypy.types import Type
 
-from mypy_cancel_plugin import walk
+from mypy_cancel_plugin import setting_names, walk
 from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.context import Diagnostic, FunctionScope, ModuleContext, fix_note
 from mypy_cancel_plugin.errorcodes import PLUGIN_FAILURE
@@ -45,6 +45,7 @@ def check_module(
         module = ModuleContext(tree, settings, checked_types, read_source, options, walk.module_scopes(tree))
     except Exception as failure:  # noqa: BLE001 - a plugin bug must not crash mypy
         return [_failure(tree.fullname, 1, failure)]
+    module.diagnostics.extend(_undefined_setting_entries(tree, settings))
     skip_unchecked = not settings.check_unannotated and not options.check_untyped_defs
     for walked in module.scopes:
         function = walked.function
@@ -70,6 +71,16 @@ def _run_rules(walked: walk.ScopeNodes, module: ModuleContext, name: str, line: 
             rule(scope, module)
         except Exception as failure:  # noqa: BLE001 - a plugin bug must not crash mypy
             module.diagnostics.append(_failure(name, line, failure))
+
+
+def _undefined_setting_entries(tree: nodes.MypyFile, settings: Settings) -> list[Diagnostic]:
+    """A setting's entry that should be defined in this module but is not, reported on its first line."""
+    note = fix_note("correct or remove the entry in the mypy_cancel_plugin settings", PLUGIN_FAILURE)
+    return [
+        Diagnostic(1, 0, 1, 1, f'Setting {setting} names "{entry}", but "{owner}" defines no "{missing}"',
+                   PLUGIN_FAILURE, note=note)
+        for setting, entry, owner, missing in setting_names.undefined_entries(tree, settings)
+    ]
 
 
 def _failure(name: str, line: int, failure: Exception) -> Diagnostic:
