@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from mypy import nodes
 
-from mypy_cancel_plugin import predicates, walk
+from mypy_cancel_plugin import walk
 from mypy_cancel_plugin.context import FunctionScope, ModuleContext
 from mypy_cancel_plugin.errorcodes import YIELD_IN_CANCEL_SCOPE
+from mypy_cancel_plugin.scope_managers import OpenScope, opened_scope
 
 # Generators whose yield is the managed block of a context manager (or fixture).
 CONTEXT_MANAGER_DECORATORS = frozenset({
@@ -33,33 +34,25 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
         return
     reported: set[int] = set()
     for node in function.of(nodes.WithStmt):
-        scope = _opened_scope(node, function, module.settings.cancel_scope_managers)
+        scope = _first_open_scope(node, function, module)
         if scope is None:
             continue
         for inner in walk.descendants(node.body):
             if isinstance(inner, YIELDS) and id(inner) not in reported:
                 reported.add(id(inner))
                 keyword = "async with" if node.is_async else "with"
+                kept = f", which keeps {scope.keeps} open" if scope.keeps else ""
                 message = (
-                    f'yield inside {scope} ("{keyword}" at line {node.line}) hands control to the consumer '
-                    f"while the scope is open"
+                    f'yield inside {scope.name} ("{keyword}" at line {node.line}{kept}) hands control to the '
+                    f"consumer while the scope is open"
                 )
                 fix = "move the yield out of the scope, or make this an @asynccontextmanager"
                 module.report(inner, message, YIELD_IN_CANCEL_SCOPE, fix=fix)
 
 
-def _opened_scope(stmt: nodes.WithStmt, function: FunctionScope, declared: tuple[str, ...]) -> str | None:
-    """The name of the first cancel scope among the context managers of ``stmt``: by type, or
-    declared in the settings (a class of the value, or the function a call of it calls)."""
+def _first_open_scope(stmt: nodes.WithStmt, function: FunctionScope, module: ModuleContext) -> OpenScope | None:
     for manager in stmt.expr:
-        typ = function.resolver.type_of(manager)
-        found = predicates.cancel_scope_name(typ) or predicates.declared_name(typ, declared)
-        if found is None and isinstance(manager, nodes.CallExpr):
-            callee = manager.callee
-            named = callee.fullname if isinstance(callee, nodes.RefExpr) else None
-            # a decorated function's type may not lead back to it: its name does
-            found = named if named in declared else predicates.declared_name(function.resolver.type_of(callee), declared)
+        found = opened_scope(manager, function, module)
         if found is not None:
             return found
     return None
-
