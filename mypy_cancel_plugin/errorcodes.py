@@ -50,6 +50,11 @@ YIELD_IN_CANCEL_SCOPE = ErrorCode(
     "A generator yields while a timeout, task group or cancel scope is open (PEP 789)",
     CATEGORY,
 )
+TASK_CANCELLED_NOT_AWAITED = ErrorCode(
+    "task-cancelled-not-awaited",
+    "A coroutine cancels a task it started and never waits for it to finish",
+    CATEGORY,
+)
 PLUGIN_FAILURE = ErrorCode(
     "cancel-plugin",
     "mypy-cancel-plugin could not check a function, or a setting names nothing the project defines",
@@ -63,5 +68,6 @@ ALL_CODES = (
     UNSTRUCTURED_TASK_DISCARDED,
     UNSTRUCTURED_TASK_IMPLICIT,
     YIELD_IN_CANCEL_SCOPE,
+    TASK_CANCELLED_NOT_AWAITED,
     PLUGIN_FAILURE,
 )

@@ -31,6 +31,15 @@ CURRENT_TASK_FUNCTIONS = frozenset({"asyncio.tasks.current_task", "_asyncio.curr
 CANCEL_COUNT_READERS = frozenset({"cancelling"})
 CANCEL_COUNT_DECREMENTERS = frozenset({"uncancel"})
 
+# Task methods that only ask about or change its state: a call of one neither waits for the task
+# nor hands it to another owner.
+TASK_STATE_METHODS = frozenset({
+    "cancel", "cancelled", "cancelling", "uncancel", "done", "get_name", "set_name", "get_coro",
+    "get_context", "get_loop", "get_stack", "print_stack", "remove_done_callback",
+})
+# Functions whose ``done, pending = await f(...)`` hands back tasks the caller still owns.
+TASK_WAITING_FUNCTIONS = frozenset({"asyncio.tasks.wait"})
+
 # Libraries whose cancellation is level-triggered: a cancelled scope raises its cancellation
 # again at every checkpoint until the scope is left, so a handler that reaches an unshielded
 # checkpoint cannot swallow it.  The keys are the cancellation kinds of ``predicates``; asyncio's

@@ -14,6 +14,7 @@ from mypy_cancel_plugin.context import Diagnostic, FunctionScope, ModuleContext,
 from mypy_cancel_plugin.errorcodes import PLUGIN_FAILURE
 from mypy_cancel_plugin.rules import (
     cancel_swallowed,
+    task_cancelled_not_awaited,
     unstructured_task,
     yield_in_cancel_scope,
 )
@@ -24,6 +25,7 @@ FUNCTION_RULES: tuple[FunctionRule, ...] = (
     cancel_swallowed.check,
     unstructured_task.check,
     yield_in_cancel_scope.check,
+    task_cancelled_not_awaited.check,
 )
 
 
