@@ -112,6 +112,33 @@ class ModuleContext:
         )
         self.diagnostics.append(diagnostic)
 
+    def except_clause(self, stmt: nodes.TryStmt, index: int) -> tuple[int, int, tuple[int, int]]:
+        """Line, column and end of the ``except <type>`` clause of handler ``index``: editors
+        highlight the clause, not one character.  (The ``as`` name is left out: on mypy 1.13 its
+        node spans the handler.)"""
+        line, column = self._except_keyword(stmt, index)
+        type_expr = stmt.types[index]
+        if type_expr is not None and type_expr.end_line is not None and type_expr.end_column is not None:
+            return line, column, (type_expr.end_line, type_expr.end_column)
+        return line, column, (line, column + len("except"))
+
+    def _except_keyword(self, stmt: nodes.TryStmt, index: int) -> tuple[int, int]:
+        type_expr, bound = stmt.types[index], stmt.vars[index]
+        if type_expr is not None:
+            return type_expr.line, stmt.column
+        if bound is not None:
+            return bound.line, stmt.column
+        # A bare ``except:`` has no node of its own: find the keyword between the previous block
+        # and this body in the text mypy checked (without it, the line after that block).
+        previous = stmt.handlers[index - 1] if index else stmt.body
+        after_previous = (previous.end_line or previous.line) + 1 if previous.body else stmt.line
+        first_body_line = stmt.handlers[index].body[0].line
+        lines = self.source_lines
+        for line in range(first_body_line, after_previous - 1, -1):
+            if 0 < line <= len(lines) and lines[line - 1].lstrip().startswith("except"):
+                return line, stmt.column
+        return min(after_previous, first_body_line), stmt.column
+
 
 def fix_note(fix: str, code: ErrorCode) -> str:
     """The note under a finding: what to do, then where the rule's page is."""

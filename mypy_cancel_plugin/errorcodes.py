@@ -55,6 +55,11 @@ TASK_CANCELLED_NOT_AWAITED = ErrorCode(
     "A coroutine cancels a task it started and never waits for it to finish",
     CATEGORY,
 )
+ASYNCIO_TIMEOUT_NOT_CAUGHT = ErrorCode(
+    "asyncio-timeout-not-caught",
+    "except TimeoutError around asyncio.wait_for on Python < 3.11, where asyncio raises its own TimeoutError",
+    CATEGORY,
+)
 PLUGIN_FAILURE = ErrorCode(
     "cancel-plugin",
     "mypy-cancel-plugin could not check a function, or a setting names nothing the project defines",
@@ -69,5 +74,6 @@ ALL_CODES = (
     UNSTRUCTURED_TASK_IMPLICIT,
     YIELD_IN_CANCEL_SCOPE,
     TASK_CANCELLED_NOT_AWAITED,
+    ASYNCIO_TIMEOUT_NOT_CAUGHT,
     PLUGIN_FAILURE,
 )

@@ -40,6 +40,18 @@ TASK_STATE_METHODS = frozenset({
 # Functions whose ``done, pending = await f(...)`` hands back tasks the caller still owns.
 TASK_WAITING_FUNCTIONS = frozenset({"asyncio.tasks.wait"})
 
+# Calls (and context managers) that signal a timeout with asyncio's ``TimeoutError``.  Before
+# Python 3.11 that is ``asyncio.exceptions.TimeoutError``, a class of its own that
+# ``except TimeoutError`` (the builtin) does not catch; from 3.11 the two are one class.
+ASYNCIO_TIMEOUT_RAISERS = frozenset({
+    "asyncio.tasks.wait_for",
+    "async_timeout.timeout",
+    "async_timeout.timeout_at",
+})
+ASYNCIO_TIMEOUT_ERROR = "asyncio.exceptions.TimeoutError"
+BUILTIN_TIMEOUT_ERROR = "builtins.TimeoutError"
+ASYNCIO_TIMEOUT_IS_BUILTIN_FROM = (3, 11)
+
 # Libraries whose cancellation is level-triggered: a cancelled scope raises its cancellation
 # again at every checkpoint until the scope is left, so a handler that reaches an unshielded
 # checkpoint cannot swallow it.  The keys are the cancellation kinds of ``predicates``; asyncio's

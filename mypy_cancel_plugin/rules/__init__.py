@@ -13,6 +13,7 @@ from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.context import Diagnostic, FunctionScope, ModuleContext, fix_note
 from mypy_cancel_plugin.errorcodes import PLUGIN_FAILURE
 from mypy_cancel_plugin.rules import (
+    asyncio_timeout_not_caught,
     cancel_swallowed,
     task_cancelled_not_awaited,
     unstructured_task,
@@ -26,6 +27,7 @@ FUNCTION_RULES: tuple[FunctionRule, ...] = (
     unstructured_task.check,
     yield_in_cancel_scope.check,
     task_cancelled_not_awaited.check,
+    asyncio_timeout_not_caught.check,
 )
 
 

@@ -60,8 +60,7 @@ def _check_handlers(stmt: nodes.TryStmt, function: FunctionScope, module: Module
         escapes = ReraiseFlow(function, module, bound_var, kinds, origin=stmt).escapes(handler)
         if not escapes:
             continue
-        line, column = _except_position(stmt, index, module)
-        end = _except_clause_end(stmt, index, line, column)
+        line, column, end = module.except_clause(stmt, index)
         caught_name = reachable[0].name
         awaited = _awaited_cancelled_task(stmt.body, stmt.line, function, module)
         if awaited is not None:
@@ -128,31 +127,3 @@ def _awaited_cancelled_task(body: nodes.Block, line: int, function: FunctionScop
     (name,) = names
     cancelled_at = function_facts(function, module).cancelled.get(name) if name is not None else None
     return name if cancelled_at is not None and cancelled_at < line else None
-
-
-def _except_clause_end(stmt: nodes.TryStmt, index: int, line: int, column: int) -> tuple[int, int]:
-    """Where the ``except <type>`` clause of handler ``index`` ends: editors highlight the clause,
-    not one character.  (The ``as`` name is left out: on mypy 1.13 its node spans the handler.)"""
-    type_expr = stmt.types[index]
-    if type_expr is not None and type_expr.end_line is not None and type_expr.end_column is not None:
-        return type_expr.end_line, type_expr.end_column
-    return line, column + len("except")
-
-
-def _except_position(stmt: nodes.TryStmt, index: int, module: ModuleContext) -> tuple[int, int]:
-    """Line and column of the ``except`` keyword of handler ``index``."""
-    type_expr, bound = stmt.types[index], stmt.vars[index]
-    if type_expr is not None:
-        return type_expr.line, stmt.column
-    if bound is not None:
-        return bound.line, stmt.column
-    # A bare ``except:`` has no node of its own: find the keyword between the previous block
-    # and this body in the text mypy checked (without it, the line after that block).
-    previous = stmt.handlers[index - 1] if index else stmt.body
-    after_previous = (previous.end_line or previous.line) + 1 if previous.body else stmt.line
-    first_body_line = stmt.handlers[index].body[0].line
-    lines = module.source_lines
-    for line in range(first_body_line, after_previous - 1, -1):
-        if 0 < line <= len(lines) and lines[line - 1].lstrip().startswith("except"):
-            return line, stmt.column
-    return min(after_previous, first_body_line), stmt.column
