@@ -45,7 +45,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus  # noqa: E402
 
-PLUGIN_CODE_PREFIXES = ("cancel-", "unstructured-task", "yield-in-cancel-scope")
+from mypy_cancel_plugin.errorcodes import ALL_CODES  # noqa: E402 - the plugin under measurement
+
+PLUGIN_CODES = frozenset(code.code for code in ALL_CODES)
 DIAGNOSTIC = re.compile(r"^(?P<path>[^:\n]+):(?P<line>\d+):(?:\d+:)? (?P<severity>error|note|warning): "
                         r"(?P<message>.*?)(?:  \[(?P<code>[a-z0-9-]+)\])?$")
 CHECKED = re.compile(r"(?:checked|in) (\d+) source files?")
@@ -54,7 +56,7 @@ BASE_OPTIONS = ["--ignore-missing-imports", "--follow-imports=silent", "--python
 
 
 def is_plugin_code(code: str | None) -> bool:
-    return bool(code) and code.startswith(PLUGIN_CODE_PREFIXES)
+    return code in PLUGIN_CODES
 
 
 def is_plugin_note(diagnostic: re.Match[str]) -> bool:
