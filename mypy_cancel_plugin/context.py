@@ -12,15 +12,13 @@ from mypy.errorcodes import ErrorCode
 from mypy.options import Options
 from mypy.types import Type
 
-from mypy_cancel_plugin import predicates, walk
+from mypy_cancel_plugin import predicates, semantics, walk
 from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.errorcodes import page_url
 from mypy_cancel_plugin.evidence import ModuleEvidence
 from mypy_cancel_plugin.static_types import Resolver
 
 T = TypeVar("T")
-
-ASYNC_CONTEXT_MANAGER = "contextlib.asynccontextmanager"
 
 
 @dataclass(frozen=True, order=True)
@@ -176,7 +174,7 @@ class FunctionScope:
     @cached_property
     def is_async_context_manager(self) -> bool:
         """An ``@asynccontextmanager`` generator: its ``yield`` receives the managed block's exceptions."""
-        return self.defn is not None and self.defn.is_coroutine and ASYNC_CONTEXT_MANAGER in self.decorator_names
+        return self.defn is not None and self.defn.is_coroutine and semantics.ASYNC_CONTEXT_MANAGER in self.decorator_names
 
     def has_await_point(self, *blocks: nodes.Block | None) -> bool:
         """Whether the current task's cancellation can be delivered inside any of ``blocks``.

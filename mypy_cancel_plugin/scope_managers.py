@@ -23,13 +23,12 @@ from typing import NamedTuple
 from mypy import nodes
 from mypy.types import Instance, ProperType
 
-from mypy_cancel_plugin import predicates
+from mypy_cancel_plugin import predicates, semantics
 from mypy_cancel_plugin.context import FunctionScope, ModuleContext
 
 ENTER_METHODS = ("__aenter__", "__enter__")
 # Exit-stack methods that enter their argument and keep it open until the stack closes.
 STACK_ENTER_METHODS = frozenset({"enter_async_context", "enter_context"})
-GENERATOR_MANAGER_DECORATORS = frozenset({"contextlib.asynccontextmanager", "contextlib.contextmanager"})
 
 
 class OpenScope(NamedTuple):
@@ -73,7 +72,7 @@ def _generator_manager_scope(defn: nodes.SymbolNode | None, module: ModuleContex
 
 def _scope_across_yield(defn: nodes.FuncDef, module: ModuleContext) -> str | None:
     scope = module.scope_of(defn)
-    decorators = set(GENERATOR_MANAGER_DECORATORS) | set(module.settings.context_manager_decorators)
+    decorators = semantics.GENERATOR_CONTEXT_MANAGERS | set(module.settings.context_manager_decorators)
     if not scope.is_generator or not scope.decorator_names & decorators:
         return None
     for stmt in scope.of(nodes.WithStmt):

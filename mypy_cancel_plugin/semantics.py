@@ -23,6 +23,17 @@ CANCEL_SCOPES = {
     "trio._core._run.CancelScope": "trio.CancelScope",
 }
 
+# Decorators that make a generator a context manager: its ``yield`` is the managed block.
+ASYNC_CONTEXT_MANAGER = "contextlib.asynccontextmanager"
+GENERATOR_CONTEXT_MANAGERS = frozenset({ASYNC_CONTEXT_MANAGER, "contextlib.contextmanager"})
+# Fixture decorators: the test runs at the fixture's ``yield``, like a managed block.
+FIXTURE_DECORATORS = frozenset({
+    "pytest.fixture",
+    "_pytest.fixtures.fixture",
+    "pytest_asyncio.fixture",
+    "pytest_asyncio.plugin.fixture",
+})
+
 # asyncio's task objects, and the calls that return the task running the current code.
 TASK_CLASSES = ("asyncio.tasks.Task", "_asyncio.Task")
 CURRENT_TASK_FUNCTIONS = frozenset({"asyncio.tasks.current_task", "_asyncio.current_task"})

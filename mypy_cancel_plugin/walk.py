@@ -12,6 +12,7 @@ import bisect
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar, cast
 
 from mypy import nodes
@@ -179,6 +180,11 @@ class ScopeNodes:
     yields: list[int] = field(default_factory=list)
     # Node class -> its nodes in this scope, in source order: rules visit only the sites they judge.
     by_kind: defaultdict[type[nodes.Node], list[nodes.Node]] = field(default_factory=lambda: defaultdict(list))
+
+    @cached_property
+    def positions(self) -> dict[int, int]:
+        """``id(node)`` -> its position in ``in_order`` (built on first use: few rules need it)."""
+        return {id(node): position for position, node in enumerate(self.in_order)}
 
     def of(self, kind: type[N]) -> list[N]:
         """The nodes of exactly class ``kind`` in this scope, in source order."""

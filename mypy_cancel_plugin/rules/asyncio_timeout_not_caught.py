@@ -21,15 +21,15 @@ CATCH_ASYNCIO_TIMEOUT = frozenset({semantics.ASYNCIO_TIMEOUT_ERROR, "builtins.Ex
 def check(function: FunctionScope, module: ModuleContext) -> None:
     if module.options.python_version >= semantics.ASYNCIO_TIMEOUT_IS_BUILTIN_FROM:
         return
-    raisers = [call for call in function.of(nodes.CallExpr) if _raiser_name(call) is not None]
+    raisers = {id(call): name for call in function.of(nodes.CallExpr) if (name := _raiser_name(call)) is not None}
     if not raisers:
         return
-    position = {id(node): index for index, node in enumerate(function.nodes)}
+    walked = function.walked
+    at = sorted(walked.positions[key] for key in raisers)
     for stmt in function.of(nodes.TryStmt):
-        span = function.walked.block_spans.get(id(stmt.body))
-        inside = [call for call in raisers if span is not None and span[0] <= position[id(call)] < span[1]]
+        inside = walked.nodes_at(stmt.body, at)
         if inside:
-            _check_handlers(stmt, _raiser_name(inside[0]) or "", function, module)
+            _check_handlers(stmt, raisers[id(inside[0])], function, module)
 
 
 def _raiser_name(call: nodes.CallExpr) -> str | None:
@@ -42,7 +42,7 @@ def _raiser_name(call: nodes.CallExpr) -> str | None:
 def _check_handlers(stmt: nodes.TryStmt, raiser: str, function: FunctionScope, module: ModuleContext) -> None:
     for index, type_expr in enumerate(stmt.types):
         if type_expr is None:
-            return  # a bare ``except:`` catches it, and so does every later clause's absence
+            return  # a bare ``except:`` takes the timeout: later clauses never see it
         classes = {info.fullname for info in predicates.classes_named_by(type_expr, function.resolver)}
         if classes & CATCH_ASYNCIO_TIMEOUT:
             return  # this clause takes the timeout: later clauses never see it

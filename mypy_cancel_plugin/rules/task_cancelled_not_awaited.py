@@ -141,7 +141,7 @@ class _Uses:
 
     def __init__(self, function: FunctionScope) -> None:
         self._function = function
-        self._position = {id(node): index for index, node in enumerate(function.nodes)}
+        self._position = function.walked.positions
         # Reads that only ask a task about its state: ``t.done()``, ``t.cancel()`` ...
         asking = {
             id(member.expr) for member in function.of(nodes.MemberExpr)
@@ -171,10 +171,6 @@ class _Uses:
         return any(p > at or (start < at and start <= p) for p in reads)
 
     def _loops_around(self, at: int) -> list[nodes.ForStmt | nodes.WhileStmt]:
-        walked = self._function.walked
         loops: list[nodes.ForStmt | nodes.WhileStmt] = [*self._function.of(nodes.ForStmt)]
         loops += self._function.of(nodes.WhileStmt)
-        return [
-            loop for loop in loops
-            if (span := walked.block_spans.get(id(loop.body))) is not None and span[0] <= at < span[1]
-        ]
+        return [loop for loop in loops if self._function.walked.encloses_any(loop.body, [at])]

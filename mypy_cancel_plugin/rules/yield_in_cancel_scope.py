@@ -10,21 +10,13 @@ from __future__ import annotations
 
 from mypy import nodes
 
-from mypy_cancel_plugin import walk
+from mypy_cancel_plugin import semantics
 from mypy_cancel_plugin.context import FunctionScope, ModuleContext
 from mypy_cancel_plugin.errorcodes import YIELD_IN_CANCEL_SCOPE
 from mypy_cancel_plugin.scope_managers import OpenScope, opened_scope
 
 # Generators whose yield is the managed block of a context manager (or fixture).
-CONTEXT_MANAGER_DECORATORS = frozenset({
-    "contextlib.asynccontextmanager",
-    "contextlib.contextmanager",
-    "pytest.fixture",
-    "_pytest.fixtures.fixture",
-    "pytest_asyncio.fixture",
-    "pytest_asyncio.plugin.fixture",
-})
-YIELDS = (nodes.YieldExpr, nodes.YieldFromExpr)
+CONTEXT_MANAGER_DECORATORS = semantics.GENERATOR_CONTEXT_MANAGERS | semantics.FIXTURE_DECORATORS
 
 
 def check(function: FunctionScope, module: ModuleContext) -> None:
@@ -37,8 +29,8 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
         scope = _first_open_scope(node, function, module)
         if scope is None:
             continue
-        for inner in walk.descendants(node.body):
-            if isinstance(inner, YIELDS) and id(inner) not in reported:
+        for inner in function.walked.nodes_at(node.body, function.walked.yields):
+            if id(inner) not in reported:
                 reported.add(id(inner))
                 keyword = "async with" if node.is_async else "with"
                 kept = f", which keeps {scope.keeps} open" if scope.keeps else ""
