@@ -41,7 +41,7 @@ from mypy.types import (
 )
 
 from mypy_cancel_plugin import predicates, walk
-from mypy_cancel_plugin.static_types import Resolver
+from mypy_cancel_plugin.static_types import Resolver, member_type, return_type
 
 # What a value is, as far as spawning tasks goes.
 LOOP = "event loop"
@@ -114,6 +114,26 @@ def _agree(kinds: Iterable[str | None]) -> str | None:
     return known.pop() if len(known) == 1 else None
 
 
+def _declared(var: nodes.Var) -> bool:
+    """Whether a variable has a type of its own (an explicit ``Any`` too), not an unannotated one."""
+    declared = get_proper_type(var.type) if var.type is not None else None
+    return declared is not None and not (
+        isinstance(declared, AnyType) and declared.type_of_any == TypeOfAny.unannotated
+    )
+
+
+def _one_class(types: Iterable[ProperType | None]) -> Instance | None:
+    """The instance type all known, non-``None`` types agree on (by class), if there is one."""
+    found = [typ for typ in types if typ is not None and not isinstance(typ, (NoneType, AnyType))]
+    if found and all(isinstance(typ, Instance) for typ in found):
+        classes = {typ.type for typ in found if isinstance(typ, Instance)}
+        if len(classes) == 1:
+            first = found[0]
+            assert isinstance(first, Instance)
+            return first
+    return None
+
+
 def formal_arguments(
     call: nodes.CallExpr, names: Sequence[str | None], kinds: Sequence[nodes.ArgKind], bound: bool
 ) -> Iterator[tuple[nodes.Expression, int]]:
@@ -156,8 +176,12 @@ class ModuleEvidence:
         self._uses: dict[nodes.Var, set[str]] = defaultdict(set)
         self._reads: Counter[nodes.Var] = Counter()
         self._self_class: dict[nodes.Var, nodes.TypeInfo] = {}
-        self._judged: dict[nodes.Var, str | None] = {}
-        self._judging: set[nodes.Var] = set()
+        # FuncDef -> the expressions its ``return`` statements give back
+        self._returned: dict[nodes.FuncDef, list[nodes.Expression]] = defaultdict(list)
+        # (question, Var or FuncDef) -> answer; the questions being answered; whether an answer
+        # met one still being answered (a cycle)
+        self._judged: dict[tuple[str, object], object] = {}
+        self._judging: set[tuple[str, object]] = set()
         self._incomplete = False
 
     def _gathered(self) -> None:
@@ -202,6 +226,12 @@ class ModuleEvidence:
                 for index, sequence in zip(comprehension.indices, comprehension.sequences):
                     written.add(id(index))
                     self._iterate(index, sequence, function)
+            if function is not None:
+                in_lambdas = {id(lambda_.body.body[-1]) for lambda_ in scope.of(nodes.LambdaExpr)}
+                self._returned[function].extend(
+                    node.expr for node in scope.of(nodes.ReturnStmt)
+                    if node.expr is not None and id(node) not in in_lambdas
+                )
             for awaited in scope.of(nodes.AwaitExpr):
                 if isinstance(awaited.expr, nodes.CallExpr):
                     self._use(awaited.expr.callee, COROUTINE_FUNCTION, function)
@@ -300,9 +330,14 @@ class ModuleEvidence:
     def kind_of(self, expr: nodes.Expression, function: nodes.FuncDef | None, depth: int = 0,
                 resolver: Resolver | None = None) -> str | None:
         """What the value of ``expr`` (in ``function``) is, by the strongest evidence that decides."""
-        known = kind_of_type((resolver or self.resolver(function)).type_of(expr))
+        resolver = resolver or self.resolver(function)
+        known = kind_of_type(self.type_of(expr, function, resolver))
         if known is not None or depth > _MAX_DEPTH:
             return known
+        if isinstance(expr, nodes.RefExpr):
+            definition = resolver.definition_of(expr)
+            if isinstance(definition, nodes.FuncBase):  # an unannotated def has no type, but a kind
+                return COROUTINE_FUNCTION if isinstance(definition, nodes.FuncDef) and definition.is_coroutine else None
         self._gathered()
         depth += 1
         if isinstance(expr, nodes.OpExpr) and expr.op in ("or", "and"):
@@ -325,34 +360,84 @@ class ModuleEvidence:
 
     def _has_evidence(self, var: nodes.Var) -> bool:
         """Anything but a name: a declared type (an explicit ``Any`` too), values or uses."""
-        declared = get_proper_type(var.type) if var.type is not None else None
-        unannotated = isinstance(declared, AnyType) and declared.type_of_any == TypeOfAny.unannotated
-        return (declared is not None and not unannotated) or any(
+        return _declared(var) or any(
             var in facts for facts in (self._values, self._elements, self._uses)
         )
 
     def judge(self, var: nodes.Var) -> str | None:
-        """What a variable or attribute holds, by its values first, then its uses.
+        """What a variable or attribute holds, by its values first, then its uses."""
+        kind = self._answer("kind", var, lambda: self._decide(var))
+        assert kind is None or isinstance(kind, str)
+        return kind
 
-        A judgement that met a variable still being judged (``a = b; b = a``) is incomplete
-        and kept only for the outermost variable, so the result does not depend on which
+    def _answer(self, question: str, subject: object, decide: Callable[[], object]) -> object:
+        """``decide()``, once per question and subject.
+
+        An answer that met a question still being answered (``a = b; b = a``) is incomplete
+        and kept only for the outermost question, so the result does not depend on which
         variable is asked about first.
         """
-        if var in self._judged:
-            return self._judged[var]
-        if var in self._judging or len(self._judging) > _MAX_CHAIN:
+        key = (question, subject)
+        if key in self._judged:
+            return self._judged[key]
+        if key in self._judging or len(self._judging) > _MAX_CHAIN:
             self._incomplete = True
             return None
         outer_incomplete, self._incomplete = self._incomplete, False
-        self._judging.add(var)
+        self._judging.add(key)
         try:
-            kind = self._decide(var)
+            answer = decide()
         finally:
-            self._judging.discard(var)
+            self._judging.discard(key)
         if not self._incomplete or not self._judging:
-            self._judged[var] = kind
+            self._judged[key] = answer
         self._incomplete = outer_incomplete or self._incomplete
-        return kind
+        return answer
+
+    # -- types the module's values give ------------------------------------------------
+
+    def type_of(self, expr: nodes.Expression, function: nodes.FuncDef | None, resolver: Resolver | None = None,
+                depth: int = 0) -> ProperType | None:
+        """The static type of ``expr``, or else the one the module's values give it.
+
+        ``self.event = asyncio.Event()`` in an unannotated ``__init__`` leaves ``self.event``
+        typed ``Any``; its value says it is an ``Event``, so ``self.event.wait()`` is a
+        coroutine.  A call of an unannotated function of this module has the type its
+        ``return`` statements agree on.
+        """
+        known = (resolver or self.resolver(function)).type_of(expr)
+        if (known is not None and not isinstance(known, AnyType)) or depth > _MAX_DEPTH or not isinstance(
+            expr, (nodes.RefExpr, nodes.CallExpr)
+        ):
+            return known
+        self._gathered()
+        depth += 1
+        if isinstance(expr, nodes.CallExpr):
+            definition = self.resolver(function).definition_of(expr.callee)
+            if isinstance(definition, nodes.FuncDef) and definition.type is None:
+                return self._returned_type(definition) if not definition.is_coroutine else None
+            return return_type(self.type_of(expr.callee, function, None, depth))
+        var = self.var_of(expr, function)
+        if var is not None and not _declared(var):
+            return self._value_type(var)
+        if isinstance(expr, nodes.MemberExpr):
+            return member_type(self.type_of(expr.expr, function, None, depth), expr.name)
+        return None
+
+    def _value_type(self, var: nodes.Var) -> ProperType | None:
+        """The one class every typed value the module gives ``var`` is an instance of."""
+        typ = self._answer("type", var, lambda: _one_class(
+            self.type_of(value, where) for value, where in self._values.get(var, ())
+        ))
+        assert typ is None or isinstance(typ, Instance)
+        return typ
+
+    def _returned_type(self, defn: nodes.FuncDef) -> ProperType | None:
+        typ = self._answer("returns", defn, lambda: _one_class(
+            self.type_of(value, defn) for value in self._returned.get(defn, ())
+        ))
+        assert typ is None or isinstance(typ, Instance)
+        return typ
 
     def _decide(self, var: nodes.Var) -> str | None:
         kind = kind_of_type(get_proper_type(var.type) if var.type is not None else None)

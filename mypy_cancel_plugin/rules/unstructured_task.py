@@ -34,7 +34,17 @@ from mypy_cancel_plugin.evidence import COROUTINE, LOOP, TASK_GROUP, ModuleEvide
 
 CREATE_TASK = "asyncio.tasks.create_task"
 ENSURE_FUTURE = "asyncio.tasks.ensure_future"
-SPAWNING_FUNCTIONS = {CREATE_TASK: "asyncio.create_task()", ENSURE_FUTURE: "asyncio.ensure_future()"}
+RUN_THREADSAFE = "asyncio.tasks.run_coroutine_threadsafe"
+SPAWNING_FUNCTIONS = {
+    CREATE_TASK: "asyncio.create_task()",
+    ENSURE_FUTURE: "asyncio.ensure_future()",
+    RUN_THREADSAFE: "asyncio.run_coroutine_threadsafe()",
+}
+# From another thread no task group of the loop's can be entered: the work has to reach one.
+THREADSAFE_FIX = (
+    "hand the work to a task group running on that loop instead, e.g. anyio's blocking portal: "
+    '"portal.start_task_soon(...)" runs it in the portal\'s task group'
+)
 TASK_CLASSES = ("asyncio.tasks.Task", "_asyncio.Task")
 LOOP_METHOD = "create_task"
 # Functions that wrap a bare coroutine in a task of their own (gather: every positional
@@ -66,7 +76,7 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
         spawned = rule.spawned_by(call, callee)
         if spawned is not None:
             spawning.add(id(call))
-            _report_spawn(call, spawned, rule)
+            _report_spawn(call, spawned, rule, THREADSAFE_FIX if callee.fullname == RUN_THREADSAFE else rule.fix)
     # A statement's value is what a call returns, or what awaiting it gives (``await spawn()``).
     for statement in function.of(nodes.ExpressionStmt):
         result = statement.expr
@@ -77,22 +87,22 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
                           f"{WEAK}", UNSTRUCTURED_TASK_DISCARDED, fix=rule.fix)
 
 
-def _report_spawn(call: nodes.CallExpr, spawned: str, rule: _Rule) -> None:
+def _report_spawn(call: nodes.CallExpr, spawned: str, rule: _Rule, fix: str) -> None:
     """Report a spawn: discarded (a statement, a dropped callback result, an unread local) or stored."""
     module = rule.module
     start = f"{spawned} starts a task no task group owns"
     if id(call) in rule.statement_values:
-        module.report(call, f"{start} and discards it: {WEAK}", UNSTRUCTURED_TASK_DISCARDED, fix=rule.fix)
+        module.report(call, f"{start} and discards it: {WEAK}", UNSTRUCTURED_TASK_DISCARDED, fix=fix)
     elif id(call) in rule.discarded_callback_results:
         taker = rule.discarded_callback_results[id(call)]
         module.report(call, f"{start} and returns it to {taker}, which discards it: {WEAK}",
-                      UNSTRUCTURED_TASK_DISCARDED, fix=rule.fix)
+                      UNSTRUCTURED_TASK_DISCARDED, fix=fix)
     elif rule.is_unread_local(target := rule.bound_targets.get(id(call))):
         assert isinstance(target, nodes.NameExpr)
         module.report(call, f'{start} and binds it to "{target.name}", which is never read: the local is gone '
-                      f"when the function returns, and then {WEAK}", UNSTRUCTURED_TASK_DISCARDED, fix=rule.fix)
+                      f"when the function returns, and then {WEAK}", UNSTRUCTURED_TASK_DISCARDED, fix=fix)
     else:
-        module.report(call, f"{start}: {STORED}", UNSTRUCTURED_TASK, fix=rule.fix)
+        module.report(call, f"{start}: {STORED}", UNSTRUCTURED_TASK, fix=fix)
 
 
 def _short_name(callee: nodes.Expression) -> str:
@@ -173,7 +183,7 @@ class _Rule:
         """What a call spawns, judged by its callee, receiver and argument."""
         callee, callee_type = callee_info or self.callee_of(call)
         first = call.args[0] if call.args else None
-        if callee == CREATE_TASK:
+        if callee in (CREATE_TASK, RUN_THREADSAFE):  # both take only coroutines
             return SPAWNING_FUNCTIONS[callee]
         if callee is not None and callee in self.module.settings.spawn_functions:
             return f"{_short_name(call.callee)}()"
