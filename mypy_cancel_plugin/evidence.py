@@ -8,7 +8,9 @@ decides:
 1. **Types**: the checker's type map and declarations (``static_types.Resolver``).
 2. **Values**: what the module assigns to the name or attribute (``self._loop = loop or
    asyncio.get_event_loop()``), binds with ``async with ... as`` or ``for ... in``, and what
-   its calls pass for a parameter of a function defined here.
+   its calls pass for a parameter of a function defined here.  The class those values agree
+   on types the value (``self.event = asyncio.Event()`` makes ``self.event.wait()`` a
+   coroutine; an unannotated helper of the module has the class its ``return``s agree on).
 3. **Uses**: how the module uses the value: passed where a parameter declares an event loop
    or a coroutine, its loop-only methods called (``call_soon``, ``run_in_executor``), called
    with the result awaited (a coroutine function).
@@ -16,7 +18,7 @@ decides:
    about, spelled ``loop``, ``_loop`` or ``<anything>_loop``, is an event loop.
 
 A value whose evidence disagrees (a loop in one assignment, anything else in another) is
-unknown.  Evidence is gathered in one pass over the module; each value is judged once.
+none of the kinds in particular, and no name decides it.  Evidence is gathered in one pass over the module; each value is judged once.
 """
 
 from __future__ import annotations
@@ -107,19 +109,22 @@ def item_kind_of_type(typ: ProperType | None) -> str | None:
 
 
 def _agree(kinds: Iterable[str | None]) -> str | None:
-    """One kind from several pieces of evidence: a task group wins, disagreement is unknown."""
+    """One kind from several pieces of evidence: a task group wins; evidence that disagrees
+    says the value is none of the kinds in particular (``OTHER``), unlike no evidence (``None``)."""
     known = {kind for kind in kinds if kind is not None}
     if TASK_GROUP in known:
         return TASK_GROUP
-    return known.pop() if len(known) == 1 else None
+    if len(known) > 1:
+        return OTHER
+    return known.pop() if known else None
 
 
 def _declared(var: nodes.Var) -> bool:
-    """Whether a variable has a type of its own (an explicit ``Any`` too), not an unannotated one."""
+    """Whether a variable has a type of its own (an explicit ``Any`` too): not an unannotated
+    one, nor the ``None`` mypy infers from a first ``self.x = None`` that later code replaces."""
     declared = get_proper_type(var.type) if var.type is not None else None
-    return declared is not None and not (
-        isinstance(declared, AnyType) and declared.type_of_any == TypeOfAny.unannotated
-    )
+    unannotated = isinstance(declared, AnyType) and declared.type_of_any == TypeOfAny.unannotated
+    return declared is not None and not unannotated and not (isinstance(declared, NoneType) and var.is_inferred)
 
 
 def _one_class(types: Iterable[ProperType | None]) -> Instance | None:
@@ -335,7 +340,7 @@ class ModuleEvidence:
         if known is not None or depth > _MAX_DEPTH:
             return known
         if isinstance(expr, nodes.RefExpr):
-            definition = resolver.definition_of(expr)
+            definition = self._definition_of(expr, function, resolver)
             if isinstance(definition, nodes.FuncBase):  # an unannotated def has no type, but a kind
                 return COROUTINE_FUNCTION if isinstance(definition, nodes.FuncDef) and definition.is_coroutine else None
         self._gathered()
@@ -347,14 +352,12 @@ class ModuleEvidence:
         if isinstance(expr, nodes.AssignmentExpr):
             return self.kind_of(expr.value, function, depth)
         if isinstance(expr, nodes.CallExpr):
-            callee = self.kind_of(expr.callee, function, depth)
-            definition = self.resolver(function).definition_of(expr.callee)
-            if callee == COROUTINE_FUNCTION or (isinstance(definition, nodes.FuncDef) and definition.is_coroutine):
-                return COROUTINE
-            return None
+            return COROUTINE if self.kind_of(expr.callee, function, depth) == COROUTINE_FUNCTION else None
         var = self.var_of(expr, function)
         if var is not None and self._has_evidence(var):
-            return self.judge(var)
+            judged = self.judge(var)
+            if judged is not None or _declared(var):
+                return judged  # values that say nothing leave the name to decide
         named = isinstance(expr, (nodes.NameExpr, nodes.MemberExpr)) and LOOP_NAME.fullmatch(expr.name)
         return LOOP if self._loop_names and named else None
 
@@ -406,14 +409,14 @@ class ModuleEvidence:
         ``return`` statements agree on.
         """
         known = (resolver or self.resolver(function)).type_of(expr)
-        if (known is not None and not isinstance(known, AnyType)) or depth > _MAX_DEPTH or not isinstance(
+        if (known is not None and not isinstance(known, (AnyType, NoneType))) or depth > _MAX_DEPTH or not isinstance(
             expr, (nodes.RefExpr, nodes.CallExpr)
         ):
             return known
         self._gathered()
         depth += 1
         if isinstance(expr, nodes.CallExpr):
-            definition = self.resolver(function).definition_of(expr.callee)
+            definition = self._definition_of(expr.callee, function)
             if isinstance(definition, nodes.FuncDef) and definition.type is None:
                 return self._returned_type(definition) if not definition.is_coroutine else None
             return return_type(self.type_of(expr.callee, function, None, depth))
@@ -424,20 +427,54 @@ class ModuleEvidence:
             return member_type(self.type_of(expr.expr, function, None, depth), expr.name)
         return None
 
+    def _definition_of(self, callee: nodes.Expression, function: nodes.FuncDef | None,
+                       resolver: Resolver | None = None) -> nodes.SymbolNode | None:
+        """The function or variable a callee names, its owner typed by the module's values too."""
+        definition = (resolver or self.resolver(function)).definition_of(callee)
+        if definition is None and isinstance(callee, nodes.MemberExpr):
+            owner = self.type_of(callee.expr, function)
+            symbol = owner.type.get(callee.name) if isinstance(owner, Instance) else None
+            node = symbol.node if symbol is not None else None
+            definition = node.func if isinstance(node, nodes.Decorator) else node
+        return definition
+
     def _value_type(self, var: nodes.Var) -> ProperType | None:
-        """The one class every typed value the module gives ``var`` is an instance of."""
-        typ = self._answer("type", var, lambda: _one_class(
-            self.type_of(value, where) for value, where in self._values.get(var, ())
-        ))
-        assert typ is None or isinstance(typ, Instance)
-        return typ
+        """The one class every typed value the module gives ``var`` is an instance of (the items
+        of what it iterates over, for a loop variable)."""
+        return self._agreed_class("type", var, lambda: [
+            *(self.type_of(value, where) for value, where in self._values.get(var, ())),
+            *(self._item_type(sequence, where) for sequence, where in self._elements.get(var, ())),
+        ])
+
+    def _item_type(self, sequence: nodes.Expression, function: nodes.FuncDef | None) -> ProperType | None:
+        """The class of a sequence's items: its type's item type, its literal items, or what the
+        module puts into the container."""
+        typ = self.resolver(function).type_of(sequence)
+        if isinstance(typ, Instance) and typ.args and typ.type.has_base("typing.Iterable"):
+            item = get_proper_type(typ.args[0])
+            if not isinstance(item, AnyType):
+                return item
+        if isinstance(sequence, (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr)):
+            return _one_class(self.type_of(item, function) for item in sequence.items)
+        var = self.var_of(sequence, function)
+        if var is None:
+            return None
+        return self._agreed_class("item type", var, lambda: [
+            *(self._item_type(value, where) for value, where in self._values.get(var, ())),
+            *(self.type_of(item, where) for item, where in self._items.get(var, ())),
+            *(self._item_type(items, where) for items, where in self._items_of.get(var, ())),
+        ])
 
     def _returned_type(self, defn: nodes.FuncDef) -> ProperType | None:
-        typ = self._answer("returns", defn, lambda: _one_class(
+        return self._agreed_class("returns", defn, lambda: [
             self.type_of(value, defn) for value in self._returned.get(defn, ())
-        ))
-        assert typ is None or isinstance(typ, Instance)
-        return typ
+        ])
+
+    def _agreed_class(self, question: str, subject: object,
+                      types: Callable[[], Iterable[ProperType | None]]) -> Instance | None:
+        """The class ``types()`` agree on, worked out once per question and subject."""
+        typ = self._answer(question, subject, lambda: _one_class(types()))
+        return typ if isinstance(typ, Instance) else None
 
     def _decide(self, var: nodes.Var) -> str | None:
         kind = kind_of_type(get_proper_type(var.type) if var.type is not None else None)
