@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from mypy import nodes
 from mypy.errorcodes import ErrorCode
 from mypy.options import Options
-from mypy.types import Type
+from mypy.types import CallableType, Type
 
 from mypy_cancel_plugin import predicates, semantics, walk
 from mypy_cancel_plugin.config import Settings
@@ -156,6 +156,7 @@ class FunctionScope:
         self.enclosing = (*function.enclosing, function.defn) if function else ()
         self.nodes = walked.in_order
         self.resolver = Resolver(self.defn, walked.of(nodes.AssignmentStmt) if function else (), module.checked_types)
+        self._module_libraries = module.libraries_in_play
 
     def of(self, kind: type[walk.N]) -> list[walk.N]:
         """This scope's nodes of exactly class ``kind``, in source order."""
@@ -175,6 +176,36 @@ class FunctionScope:
     def is_async_context_manager(self) -> bool:
         """An ``@asynccontextmanager`` generator: its ``yield`` receives the managed block's exceptions."""
         return self.defn is not None and self.defn.is_coroutine and semantics.ASYNC_CONTEXT_MANAGER in self.decorator_names
+
+    @cached_property
+    def libraries_in_play(self) -> frozenset[str]:
+        """Whose cancellations can arrive here: the module's, narrowed to one event loop's when
+        this function awaits that loop's own objects and no other loop's (asyncio code in a
+        module that also imports anyio cannot receive trio's ``Cancelled``)."""
+        backends = {backend for backend in map(self._backend_of, self._awaited_or_entered()) if backend is not None}
+        if len(backends) != 1:
+            return self._module_libraries
+        narrowed = self._module_libraries & semantics.BACKEND_CANCELLATIONS[backends.pop()]
+        return narrowed or self._module_libraries
+
+    def _awaited_or_entered(self) -> list[nodes.Expression]:
+        """What this function awaits, and the managers of its ``async with`` statements."""
+        entered = [manager for stmt in self.of(nodes.WithStmt) if stmt.is_async for manager in stmt.expr]
+        return [*(awaited.expr for awaited in self.of(nodes.AwaitExpr)), *entered]
+
+    def _backend_of(self, awaited: nodes.Expression) -> str | None:
+        """The event loop an awaited value belongs to: the package of the function called, or an
+        asyncio ``Future``/``Task``."""
+        if isinstance(awaited, nodes.CallExpr):
+            callee = awaited.callee
+            fullname = callee.fullname if isinstance(callee, nodes.RefExpr) else ""
+            if not fullname:
+                signature = self.resolver.type_of(callee)
+                definition = signature.definition if isinstance(signature, CallableType) else None
+                fullname = definition.fullname if definition is not None else ""
+            package = fullname.partition(".")[0]
+            return package if package in semantics.BACKEND_CANCELLATIONS else None
+        return "asyncio" if predicates.is_future(self.resolver.type_of(awaited)) else None
 
     def has_await_point(self, *blocks: nodes.Block | None) -> bool:
         """Whether the current task's cancellation can be delivered inside any of ``blocks``.

@@ -64,6 +64,7 @@ _LOOP_EXITS = (EscapeKind.BREAKS, EscapeKind.CONTINUES)
 _SIMPLE_STATEMENTS = (nodes.ExpressionStmt, nodes.AssignmentStmt, nodes.OperatorAssignmentStmt, nodes.ReturnStmt)
 _ENDING = (EscapeKind.FALLS_THROUGH, EscapeKind.RETURNS)
 _BEING_HANDLED = "the exception being handled"
+_INNER_HANDLER = "an inner handler's exception"
 
 
 class FunctionFacts:
@@ -147,7 +148,7 @@ class ReraiseFlow:
         self._facts = function_facts(scope, module)
         self._origin = origin  # the try statement whose handler this is: its continuation may re-raise
         # The cancellations the exception in hand can be (what earlier clauses left to this one).
-        self._kinds = kinds if kinds is not None else module.libraries_in_play
+        self._kinds = kinds if kinds is not None else scope.libraries_in_play
         # Whether the cancellation is raised again at every checkpoint (trio, anyio), and how
         # many enclosing ``with`` statements of the analysed block shield it from that.
         if level_triggered is None:
@@ -157,6 +158,7 @@ class ReraiseFlow:
         # Names of the exceptions caught by enclosing handlers *inside* the analysed block:
         # a bare ``raise`` there re-raises that exception, not ours.
         self._inner_handlers: list[str] = []
+        self._inner_caught: list[nodes.SymbolNode | None] = []  # what those handlers bind their exception to
         # Places (variables, ``self`` attributes) holding the exception in hand or its cancellation.
         self._carriers: set[object] = {bound} if bound is not None else set()
         # The carriers that hold one member of a caught group rather than the exception itself.
@@ -332,12 +334,15 @@ class ReraiseFlow:
         return falls
 
     def _raise(self, stmt: nodes.RaiseStmt) -> list[Escape]:
+        # In an inner handler, a bare ``raise`` (or ``raise`` of its own name) passes on what the
+        # inner ``try``'s code raised, unchanged: as if that code had raised it uncaught.  Its own
+        # ``raise X`` statements are counted where they are.
         if stmt.expr is None:
-            if self._inner_handlers:
-                return [Escape(EscapeKind.RAISES_OTHER, stmt.line, stmt.column, self._inner_handlers[-1])]
+            if self._inner_handlers and self._inner_handlers[-1] is _BEING_HANDLED:
+                return [Escape(EscapeKind.RAISES_OTHER, stmt.line, stmt.column, _BEING_HANDLED)]
             return []
         expr = stmt.expr
-        if self._holds_exception(expr):
+        if self._holds_exception(expr) or (isinstance(expr, nodes.NameExpr) and expr.node in self._inner_caught):
             return []
         raised = self._resolver.type_of(expr)
         if raised is None or isinstance(raised, AnyType) or predicates.is_cancellation_instance(raised):
@@ -396,14 +401,18 @@ class ReraiseFlow:
         else:
             escapes += [e for e in body if e.kind is EscapeKind.FALLS_THROUGH]
         only_reraises = self._only_reraises(stmt.body)
-        for type_expr, handler in zip(stmt.types, stmt.handlers, strict=True):
+        for type_expr, bound, handler in zip(stmt.types, stmt.vars, stmt.handlers, strict=True):
             if only_reraises and not predicates.caught_cancellations(type_expr, self._resolver, self._kinds):
                 continue  # the body raises nothing but our cancellation, which this clause cannot catch
-            self._inner_handlers.append(_describe_clause(type_expr))
+            self._inner_handlers.append(_INNER_HANDLER)
+            if bound is not None:
+                self._inner_caught.append(bound.node)
             try:
                 escapes += self._block(handler.body, handler.line)
             finally:
                 self._inner_handlers.pop()
+                if bound is not None:
+                    self._inner_caught.pop()
         if stmt.finally_body is None:
             return escapes
         final = self._block(stmt.finally_body.body, stmt.finally_body.line)
@@ -579,12 +588,6 @@ def _parameters_of(call: nodes.CallExpr, callee: nodes.FuncDef) -> list[tuple[no
         elif kind == nodes.ARG_NAMED and name in by_name:
             pairs.append((argument, by_name[name]))
     return pairs
-
-
-def _describe_clause(type_expr: nodes.Expression | None) -> str:
-    if type_expr is None:
-        return "the exception caught by an inner bare except"
-    return f"the exception caught by an inner except {_source_name(type_expr)}"
 
 
 def _describe_raised(expr: nodes.Expression, raised: ProperType | None) -> str:

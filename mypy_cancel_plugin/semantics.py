@@ -63,6 +63,15 @@ ASYNCIO_TIMEOUT_ERROR = "asyncio.exceptions.TimeoutError"
 BUILTIN_TIMEOUT_ERROR = "builtins.TimeoutError"
 ASYNCIO_TIMEOUT_IS_BUILTIN_FROM = (3, 11)
 
+# Event-loop libraries, by top-level package, with the cancellation kinds (of ``predicates``) that
+# can arrive in a function that awaits their objects: code awaiting ``asyncio.sleep()`` or an
+# asyncio ``Future`` runs on asyncio's loop, so trio's ``Cancelled`` cannot reach it, even in a
+# module that imports anyio.  anyio runs on either and says nothing.
+BACKEND_CANCELLATIONS = {
+    "asyncio": frozenset({"asyncio"}),
+    "trio": frozenset({"trio", "trio-group"}),
+}
+
 # Libraries whose cancellation is level-triggered: a cancelled scope raises its cancellation
 # again at every checkpoint until the scope is left, so a handler that reaches an unshielded
 # checkpoint cannot swallow it.  The keys are the cancellation kinds of ``predicates``; asyncio's

@@ -49,7 +49,7 @@ def _check_handlers(stmt: nodes.TryStmt, function: FunctionScope, module: Module
     taken: frozenset[str] = frozenset()  # libraries whose cancellation an earlier clause takes
     for index, (type_expr, bound, handler) in enumerate(zip(stmt.types, stmt.vars, stmt.handlers, strict=True)):
         caught = predicates.caught_cancellations(
-            type_expr, function.resolver, module.libraries_in_play, star=stmt.is_star
+            type_expr, function.resolver, function.libraries_in_play, star=stmt.is_star
         )
         reachable = [c for c in caught if c.libraries - taken]
         kinds = frozenset().union(*(c.libraries for c in reachable)) - taken
@@ -95,7 +95,7 @@ def _check_suppress(stmt: nodes.WithStmt, function: FunctionScope, module: Modul
         caught = [
             c
             for arg in manager.args
-            for c in predicates.caught_cancellations(arg, function.resolver, module.libraries_in_play)
+            for c in predicates.caught_cancellations(arg, function.resolver, function.libraries_in_play)
         ]
         if not (caught and function.has_await_point(stmt.body)):
             continue
