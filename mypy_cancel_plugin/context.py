@@ -155,7 +155,9 @@ class FunctionScope:
         # mypy's scope for findings here: the enclosing classes and functions, then this one.
         self.enclosing = (*function.enclosing, function.defn) if function else ()
         self.nodes = walked.in_order
-        self.resolver = Resolver(self.defn, walked.of(nodes.AssignmentStmt) if function else (), module.checked_types)
+        top_level = module.scopes[0].of(nodes.AssignmentStmt)
+        self.resolver = Resolver(self.defn, walked.of(nodes.AssignmentStmt) if function else (), module.checked_types,
+                                 top_level)
         self._module_libraries = module.libraries_in_play
 
     def of(self, kind: type[walk.N]) -> list[walk.N]:

@@ -101,7 +101,26 @@ def classes_named_by(expr: nodes.Expression, resolver: Resolver, depth: int = 0)
         assigned = resolver.assigned_value(expr.node)
         if assigned is not None and not exception_classes(resolver.type_of(expr)):
             return classes_named_by(assigned, resolver, depth + 1)
+        if expr.kind == nodes.GDEF:
+            # A module constant's values are exact; its declared type (``tuple[type[BaseException], ...]``)
+            # is only a bound on them.
+            values = [_classes_of_value(value, resolver, depth + 1) for value in resolver.module_values(expr.node)]
+            if values and all(classes is not None for classes in values):
+                return [c for classes in values if classes is not None for c in classes]
     return exception_classes(resolver.type_of(expr))
+
+
+def _classes_of_value(value: nodes.Expression, resolver: Resolver, depth: int) -> list[nodes.TypeInfo] | None:
+    """The classes a value names, ``[]`` for an empty tuple or an ``Any`` (not guessed), ``None``
+    when it is not a class or tuple of classes as written."""
+    if depth > 8:
+        return None
+    if isinstance(value, nodes.TupleExpr):
+        items = [_classes_of_value(item, resolver, depth + 1) for item in value.items]
+        return None if any(item is None for item in items) else [c for item in items if item is not None for c in item]
+    if resolver.is_any(value):
+        return []
+    return classes_named_by(value, resolver, depth) if isinstance(value, nodes.RefExpr) else None
 
 
 def caught_cancellations(

@@ -130,11 +130,14 @@ class Resolver:
         function: nodes.FuncDef | None,
         assignments: Sequence[nodes.AssignmentStmt],
         checked_types: Mapping[nodes.Expression, Type],
+        module_assignments: Sequence[nodes.AssignmentStmt] = (),
     ) -> None:
         self._function = function
         self._assignment_statements = assignments  # the function's own, in source order
         self._checked_types = checked_types  # the checker's type map of the module
         self._assignments: dict[nodes.Var, nodes.Expression] | None = None
+        self._module_assignment_statements = module_assignments  # the module's top level (and class bodies)
+        self._module_values: dict[nodes.Var, list[nodes.Expression]] | None = None
 
     def type_of(self, expr: nodes.Expression, depth: int = 0) -> ProperType | None:
         checked = self._checked_types.get(expr)
@@ -188,6 +191,21 @@ class Resolver:
             if assigned is not None:
                 return self.type_of(assigned, depth)
         return known
+
+    def is_any(self, expr: nodes.Expression) -> bool:
+        """Whether the checker typed ``expr`` ``Any`` (an unresolved import, an untyped value)."""
+        checked = self._checked_types.get(expr)
+        return checked is not None and isinstance(get_proper_type(checked), AnyType)
+
+    def module_values(self, var: nodes.Var) -> list[nodes.Expression]:
+        """Every value the module's top level assigns to a global, in source order."""
+        if self._module_values is None:
+            self._module_values = {}
+            for node in self._module_assignment_statements:
+                for lvalue in node.lvalues:
+                    if isinstance(lvalue, nodes.NameExpr) and isinstance(lvalue.node, nodes.Var):
+                        self._module_values.setdefault(lvalue.node, []).append(node.rvalue)
+        return self._module_values.get(var, [])
 
     def assigned_value(self, var: nodes.Var) -> nodes.Expression | None:
         """The value a local name was last assigned in this function, if it has one."""

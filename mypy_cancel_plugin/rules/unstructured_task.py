@@ -176,8 +176,15 @@ class _Rule:
         return self.evidence.element_kind(sequence, self.function.defn, resolver=self.function.resolver)
 
     def callee_of(self, call: nodes.CallExpr) -> Callee:
-        callee_type = self.function.resolver.type_of(call.callee)
-        return Callee(_callee_fullname(call.callee, callee_type), callee_type)
+        """The call's callee; a function or class the name resolves to needs no type (most calls)."""
+        target = call.callee
+        definition = target.node if isinstance(target, nodes.RefExpr) else None
+        if isinstance(definition, (nodes.FuncBase, nodes.Decorator)) or (
+            isinstance(definition, nodes.TypeInfo) and not any(definition.has_base(name) for name in TASK_CLASSES)
+        ):
+            return Callee(definition.fullname, None)
+        callee_type = self.function.resolver.type_of(target)
+        return Callee(_callee_fullname(target, callee_type), callee_type)
 
     def spawned_by(self, call: nodes.CallExpr, callee_info: Callee | None = None) -> str | None:
         """What a call spawns, judged by its callee, receiver and argument."""
