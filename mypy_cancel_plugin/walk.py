@@ -291,6 +291,8 @@ def _walk_scope(
                 continue
             elif what is _BLOCK:
                 spans[id(node)] = (position + 1, position + 1)
+                if node.is_unreachable:
+                    continue  # mypy does not check it (a version or platform the target is not): nor do the rules
                 push((node,))
         push_children(node, push)
 
