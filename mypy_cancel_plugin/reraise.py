@@ -541,10 +541,7 @@ def _shields(manager: nodes.Expression) -> bool:
         isinstance(manager, nodes.CallExpr)
         and isinstance(manager.callee, nodes.RefExpr)
         and manager.callee.fullname in semantics.SHIELDING_CALLS
-        and any(
-            name == "shield" and isinstance(value, nodes.NameExpr) and value.fullname == "builtins.True"
-            for name, value in zip(manager.arg_names, manager.args, strict=True)
-        )
+        and walk.names_constant(walk.argument(manager, "shield"), True)
     )
 
 

@@ -51,11 +51,20 @@ TASK_STATE_METHODS = frozenset({
 # Functions whose ``done, pending = await f(...)`` hands back tasks the caller still owns.
 TASK_WAITING_FUNCTIONS = frozenset({"asyncio.tasks.wait"})
 
+# asyncio's functions that wait for other awaitables, wrapping a bare coroutine in a task of
+# their own.  From Python 3.12 ``wait_for`` is ``asyncio.timeout()`` around an ``await`` in place:
+# no task of its own, and no race with the caller's cancellation.
+GATHER = "asyncio.tasks.gather"
+WAIT = "asyncio.tasks.wait"
+WAIT_FOR = "asyncio.tasks.wait_for"
+SHIELD = "asyncio.tasks.shield"
+WAIT_FOR_ON_TIMEOUT_FROM = (3, 12)
+
 # Calls (and context managers) that signal a timeout with asyncio's ``TimeoutError``.  Before
 # Python 3.11 that is ``asyncio.exceptions.TimeoutError``, a class of its own that
 # ``except TimeoutError`` (the builtin) does not catch; from 3.11 the two are one class.
 ASYNCIO_TIMEOUT_RAISERS = frozenset({
-    "asyncio.tasks.wait_for",
+    WAIT_FOR,
     "async_timeout.timeout",
     "async_timeout.timeout_at",
 })
