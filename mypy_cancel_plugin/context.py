@@ -12,7 +12,7 @@ from mypy.errorcodes import ErrorCode
 from mypy.options import Options
 from mypy.types import Type
 
-from mypy_cancel_plugin import predicates, semantics, walk
+from mypy_cancel_plugin import mypy_internals, predicates, semantics, walk
 from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.errorcodes import page_url
 from mypy_cancel_plugin.evidence import ModuleEvidence
@@ -92,6 +92,15 @@ class ModuleContext:
     def libraries_in_play(self) -> frozenset[str]:
         detected = predicates.libraries_in_play(self.imported_packages)
         return predicates.with_grouped_cancellation(self.settings.libraries_in_play(detected))
+
+    def reports(self, code: ErrorCode) -> bool:
+        """Whether findings of ``code`` can be reported in this module (a rule whose code is off
+        by default, and not switched on here, need not look)."""
+        if not self.settings.reports(code):
+            return False
+        return code.default_enabled or self.settings.switches_on(code) or mypy_internals.enabled_by_options(
+            self.options, code
+        )
 
     def report(self, node: nodes.Context, message: str, code: ErrorCode, *, fix: str, line: int | None = None,
                column: int | None = None, end: tuple[int, int] | None = None) -> None:

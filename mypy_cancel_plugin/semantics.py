@@ -59,6 +59,9 @@ WAIT = "asyncio.tasks.wait"
 WAIT_FOR = "asyncio.tasks.wait_for"
 SHIELD = "asyncio.tasks.shield"
 WAIT_FOR_ON_TIMEOUT_FROM = (3, 12)
+# ``async with asyncio.timeout(...)`` exists from 3.11; before, the async-timeout package's
+# ``async_timeout.timeout(...)`` is the same thing.
+ASYNCIO_TIMEOUT_FROM = (3, 11)
 
 # Calls (and context managers) that signal a timeout with asyncio's ``TimeoutError``.  Before
 # Python 3.11 that is ``asyncio.exceptions.TimeoutError``, a class of its own that

@@ -17,6 +17,7 @@ from mypy_cancel_plugin.rules import (
     cancel_swallowed,
     task_cancelled_not_awaited,
     unstructured_task,
+    wait_for_swallows_cancel,
     yield_in_cancel_scope,
 )
 
@@ -28,6 +29,7 @@ FUNCTION_RULES: tuple[FunctionRule, ...] = (
     yield_in_cancel_scope.check,
     task_cancelled_not_awaited.check,
     asyncio_timeout_not_caught.check,
+    wait_for_swallows_cancel.check,
 )
 
 
