@@ -581,7 +581,7 @@ def _parameters_of(call: nodes.CallExpr, callee: nodes.FuncDef) -> list[tuple[no
 def _describe_clause(type_expr: nodes.Expression | None) -> str:
     if type_expr is None:
         return "the exception caught by an inner bare except"
-    return f"the exception caught by an inner except {_source_name(type_expr)}"
+    return f"the exception caught by an inner except {walk.written_name(type_expr)}"
 
 
 def _describe_raised(expr: nodes.Expression, raised: ProperType | None) -> str:
@@ -589,10 +589,5 @@ def _describe_raised(expr: nodes.Expression, raised: ProperType | None) -> str:
         return raised.item.type.name
     if isinstance(raised, Instance):
         return raised.type.name
-    return _source_name(expr.callee if isinstance(expr, nodes.CallExpr) else expr)
+    return walk.written_name(expr.callee if isinstance(expr, nodes.CallExpr) else expr)
 
-
-def _source_name(expr: nodes.Expression) -> str:
-    if isinstance(expr, nodes.TupleExpr):
-        return "(" + ", ".join(_source_name(item) for item in expr.items) + ")"
-    return walk.dotted_name(expr) or "an exception"

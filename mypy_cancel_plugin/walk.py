@@ -320,6 +320,14 @@ def dotted_name(expr: nodes.Expression) -> str | None:
     return None
 
 
+def written_name(expr: nodes.Expression) -> str:
+    """How a message names a class (or a tuple of them) as the code writes it: ``asyncio.CancelledError``,
+    ``(OSError, ValueError)``; ``an exception`` for anything else."""
+    if isinstance(expr, nodes.TupleExpr):
+        return "(" + ", ".join(written_name(item) for item in expr.items) + ")"
+    return dotted_name(expr) or "an exception"
+
+
 def argument(call: nodes.CallExpr, name: str, position: int | None = None) -> nodes.Expression | None:
     """What ``call`` passes for the parameter ``name``: by keyword, or at ``position`` (counting
     positional arguments only, none after a ``*args``)."""
