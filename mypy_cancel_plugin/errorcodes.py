@@ -63,6 +63,11 @@ ASYNCIO_TIMEOUT_NOT_CAUGHT = ErrorCode(
     "except TimeoutError around asyncio.wait_for on Python < 3.11, where asyncio raises its own TimeoutError",
     CATEGORY,
 )
+GATHER_CANCEL_AS_RESULT = ErrorCode(
+    "gather-cancel-as-result",
+    "Results of asyncio.gather(return_exceptions=True) sorted by a check that lets a cancelled child pass for a value",
+    CATEGORY,
+)
 WAIT_FOR_SWALLOWS_CANCEL = ErrorCode(
     "wait-for-swallows-cancel",
     "asyncio.wait_for on Python < 3.12 can drop the awaiting task's cancellation",
@@ -84,6 +89,7 @@ ALL_CODES = (
     YIELD_IN_CANCEL_SCOPE,
     TASK_CANCELLED_NOT_AWAITED,
     ASYNCIO_TIMEOUT_NOT_CAUGHT,
+    GATHER_CANCEL_AS_RESULT,
     WAIT_FOR_SWALLOWS_CANCEL,
     PLUGIN_FAILURE,
 )

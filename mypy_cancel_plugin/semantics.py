@@ -59,6 +59,20 @@ WAIT = "asyncio.tasks.wait"
 WAIT_FOR = "asyncio.tasks.wait_for"
 SHIELD = "asyncio.tasks.shield"
 WAIT_FOR_ON_TIMEOUT_FROM = (3, 12)
+# ``gather(..., return_exceptions=True)`` hands back what each child raised as an item of its
+# results, a cancelled child's ``CancelledError`` included, instead of raising it.
+RETURN_EXCEPTIONS = "return_exceptions"
+# Calls whose result is what the awaitable passed to them (parameter name and position) gives.
+RESULT_PASSING_FUNCTIONS = {WAIT_FOR: ("fut", 0), SHIELD: ("arg", 0)}
+# Event loop methods that run an awaitable to completion and return its result.
+LOOP_RUNNING_METHODS = frozenset({"run_until_complete"})
+# Builtins that iterate over the items of what they are given: one each (``reversed``, ``list``,
+# ``tuple``, ``iter``), in tuples with the items of other iterables (``zip``), or numbered
+# (``enumerate``).
+SAME_ITEMS = frozenset({"builtins.reversed", "builtins.list", "builtins.tuple", "builtins.iter"})
+ZIP = "builtins.zip"
+ENUMERATE = "builtins.enumerate"
+
 # ``async with asyncio.timeout(...)`` exists from 3.11; before, the async-timeout package's
 # ``async_timeout.timeout(...)`` is the same thing.
 ASYNCIO_TIMEOUT_FROM = (3, 11)
