@@ -32,10 +32,11 @@ Origins = frozenset[int]  # ids of the gather calls a value may come from
 # An item of the results as the code names it: a local, or ``results[i]`` (base and index as written).
 ItemKey = nodes.Var | tuple[str, str]
 _MAX_ROUNDS = 8  # copies of copies: each round follows one more step
+ISINSTANCE = "builtins.isinstance"
 
 
 def check(function: FunctionScope, module: ModuleContext) -> None:
-    gathers = [call for call in function.of(nodes.CallExpr) if _returns_exceptions(call)]
+    gathers = [call for call in function.calls_to(semantics.GATHER) if _returns_exceptions(call)]
     if not gathers:
         return
     flow = _ResultsFlow(function, gathers)
@@ -43,7 +44,7 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
     # Each item of the results the code sorts with isinstance: the checks, and where it comes from.
     sorting: dict[ItemKey, list[tuple[nodes.CallExpr, _Verdict]]] = {}
     sources: dict[ItemKey, Origins] = {}
-    for call in function.of(nodes.CallExpr):
+    for call in function.calls_to(ISINSTANCE):
         checked = _isinstance_subject(call)
         if checked is None:
             continue
@@ -62,19 +63,14 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
 
 
 def _returns_exceptions(call: nodes.CallExpr) -> bool:
-    """``asyncio.gather(..., return_exceptions=True)``, the keyword literally ``True``."""
-    callee = call.callee
-    return (
-        isinstance(callee, nodes.RefExpr)
-        and callee.fullname == semantics.GATHER
-        and walk.names_constant(walk.argument(call, semantics.RETURN_EXCEPTIONS), True)
-    )
+    """``gather(..., return_exceptions=True)``, the keyword literally ``True``."""
+    return walk.names_constant(walk.argument(call, semantics.RETURN_EXCEPTIONS), True)
 
 
 def _isinstance_subject(call: nodes.CallExpr) -> nodes.Expression | None:
     """``x`` of ``isinstance(x, classes)``."""
     callee = call.callee
-    if isinstance(callee, nodes.NameExpr) and callee.fullname == "builtins.isinstance" and len(call.args) == 2:
+    if isinstance(callee, nodes.NameExpr) and callee.fullname == ISINSTANCE and len(call.args) == 2:
         return call.args[0]
     return None
 

@@ -13,8 +13,6 @@ code is off by default: switching it on audits a code base that must still run o
 
 from __future__ import annotations
 
-from mypy import nodes
-
 from mypy_cancel_plugin import semantics, walk
 from mypy_cancel_plugin.context import FunctionScope, ModuleContext
 from mypy_cancel_plugin.errorcodes import WAIT_FOR_SWALLOWS_CANCEL
@@ -24,10 +22,7 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
     version = module.options.python_version
     if version >= semantics.WAIT_FOR_ON_TIMEOUT_FROM or not module.reports(WAIT_FOR_SWALLOWS_CANCEL):
         return
-    for call in function.of(nodes.CallExpr):
-        callee = call.callee
-        if not (isinstance(callee, nodes.RefExpr) and callee.fullname == semantics.WAIT_FOR):
-            continue
+    for call in function.calls_to(semantics.WAIT_FOR):
         if walk.names_constant(walk.argument(call, "timeout", 1), None):
             continue  # no timeout: wait_for is a plain ``await`` of its argument
         target = ".".join(map(str, version))
