@@ -247,12 +247,15 @@ def _key_of(expr: nodes.Expression, flow: _ResultsFlow) -> ItemKey | None:
 def _raised_where_a_cancellation_goes(key: ItemKey, flow: _ResultsFlow, function: FunctionScope,
                                       module: ModuleContext) -> bool:
     """Whether some ``raise <item>`` lies on a path an item holding a ``CancelledError`` can take
-    (``if isinstance(r, OSError): ... else: raise r``): the code re-raises what it did not sort out."""
+    (``if isinstance(r, OSError): ... else: raise r``): the code re-raises what it did not sort
+    out.  An ``assert`` that such an item fails (``assert isinstance(r, Exception)``) stops it too."""
+    atom = _cancelled_item_truth(key, flow, function)
+    if any(evaluate(stmt.expr, atom, module.options) is Truth.FALSE for stmt in function.of(nodes.AssertStmt)):
+        return True
     raises = [stmt for stmt in function.of(nodes.RaiseStmt)
               if stmt.expr is not None and _key_of(stmt.expr, flow) == key]
     if not raises:
         return False
-    atom = _cancelled_item_truth(key, flow, function)
     position = function.walked.positions
     closed: list[nodes.Block] = []  # branches an item holding a cancellation never enters
     for stmt in function.of(nodes.IfStmt):
@@ -337,8 +340,10 @@ def _source(expr: nodes.Expression) -> str | None:
 def _report(call: nodes.CallExpr, key: ItemKey, origins: Origins, flow: _ResultsFlow, module: ModuleContext) -> None:
     item = key.name if isinstance(key, nodes.Var) else f"{key[0]}[{key[1]}]"
     line = min(flow.line_of(origin) for origin in origins)
+    named = call.args[1]
+    classes = walk.written_name(named) if isinstance(named, (nodes.RefExpr, nodes.TupleExpr)) else "..."
     message = (
-        f"isinstance({item}, {walk.written_name(call.args[1])}) lets a cancelled child of "
+        f"isinstance({item}, {classes}) lets a cancelled child of "
         f"asyncio.gather(..., return_exceptions=True) at line {line} pass for a result: "
         f"its CancelledError is a BaseException, and the cancellation is lost"
     )
