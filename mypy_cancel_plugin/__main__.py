@@ -19,7 +19,8 @@ def list_rules() -> str:
     lines = [f"mypy-cancel-plugin {__version__} (mypy {SUPPORTED_RANGE})"]
     for code in ALL_CODES:
         parent = f" (sub-code of {code.sub_code_of.code})" if code.sub_code_of else ""
-        lines.append(f"  {code.code:<{width}}  {code.description}{parent}")
+        off = "" if code.default_enabled else " (off by default)"
+        lines.append(f"  {code.code:<{width}}  {code.description}{parent}{off}")
         lines.append(f"  {'':<{width}}  {page_url(code.code)}")
     return "\n".join(lines)
 

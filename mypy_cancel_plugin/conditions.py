@@ -142,8 +142,7 @@ def none_check(expr: nodes.Expression) -> tuple[nodes.Expression, bool] | None:
     if (
         isinstance(expr, nodes.ComparisonExpr)
         and expr.operators in (["is"], ["is not"])
-        and isinstance(expr.operands[1], nodes.NameExpr)
-        and expr.operands[1].fullname == "builtins.None"
+        and walk.names_constant(expr.operands[1], None)
     ):
         return expr.operands[0], expr.operators == ["is"]
     return None
@@ -201,7 +200,7 @@ class CurrentTask:
             return False
         if key not in self._places_known:
             self._places_known[key] = False  # a place assigned from itself is not known to hold the task
-            found = [value for value in self._assigned.get(key, []) if value is None or not _is_none(value)]
+            found = [value for value in self._assigned.get(key, []) if value is None or not walk.names_constant(value, None)]
             self._places_known[key] = bool(found) and all(
                 value is not None and self.is_current_task(value) for value in found
             )
@@ -259,10 +258,6 @@ def place_of(expr: nodes.Expression) -> object | None:
     ):
         return ("self", expr.name)
     return None
-
-
-def _is_none(expr: nodes.Expression) -> bool:
-    return isinstance(expr, nodes.NameExpr) and expr.fullname == "builtins.None"
 
 
 def _may_be_task(typ: ProperType | None) -> bool:

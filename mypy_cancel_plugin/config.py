@@ -75,6 +75,10 @@ class Settings:
                 return False
         return True
 
+    def switches_on(self, code: ErrorCode) -> bool:
+        """Whether ``enable_error_code`` switches on a code that is off by default."""
+        return not code.default_enabled and code.code in self.enable_error_code
+
     def api_names(self) -> Iterator[tuple[str, str]]:
         """Every ``(setting, entry)`` that names a module, class or function of the project."""
         for setting in API_NAME_SETTINGS:

@@ -12,7 +12,7 @@ from mypy.errorcodes import ErrorCode
 from mypy.options import Options
 from mypy.types import CallableType, Type
 
-from mypy_cancel_plugin import predicates, semantics, walk
+from mypy_cancel_plugin import mypy_internals, predicates, semantics, walk
 from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.errorcodes import page_url
 from mypy_cancel_plugin.evidence import ModuleEvidence
@@ -54,6 +54,8 @@ class ModuleContext:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     # Per-function facts and helper summaries, computed once per module and shared by the rules.
     summaries: dict[object, Any] = field(default_factory=dict)
+    # Code -> whether its findings can be reported in this module (``reports``).
+    _reporting: dict[str, bool] = field(default_factory=dict)
 
     def summarise(self, key: tuple[object, ...], decide: Callable[[], T], *, while_deciding: T) -> T:
         """``decide()`` once per module for ``key``; a recursive question meanwhile gets ``while_deciding``."""
@@ -92,6 +94,19 @@ class ModuleContext:
     def libraries_in_play(self) -> frozenset[str]:
         detected = predicates.libraries_in_play(self.imported_packages)
         return predicates.with_grouped_cancellation(self.settings.libraries_in_play(detected))
+
+    def reports(self, code: ErrorCode) -> bool:
+        """Whether findings of ``code`` can be reported in this module (a rule whose code is off
+        by default, and not switched on here, need not look).  Decided once per module."""
+        known = self._reporting.get(code.code)
+        if known is None:
+            known = self.settings.reports(code) and (
+                code.default_enabled
+                or self.settings.switches_on(code)
+                or mypy_internals.enabled_by_options(self.options, code)
+            )
+            self._reporting[code.code] = known
+        return known
 
     def report(self, node: nodes.Context, message: str, code: ErrorCode, *, fix: str, line: int | None = None,
                column: int | None = None, end: tuple[int, int] | None = None) -> None:
@@ -163,6 +178,12 @@ class FunctionScope:
     def of(self, kind: type[walk.N]) -> list[walk.N]:
         """This scope's nodes of exactly class ``kind``, in source order."""
         return self.walked.of(kind)
+
+    def calls_to(self, fullname: str) -> list[nodes.CallExpr]:
+        """This scope's calls of the function or class ``fullname`` (by the name the callee
+        resolves to, however it is imported), in source order.  One scan of the scope's calls:
+        cheaper than an index by name while a single rule asks per function."""
+        return [call for call in self.of(nodes.CallExpr) if getattr(call.callee, "fullname", None) == fullname]
 
     @property
     def is_generator(self) -> bool:

@@ -1,7 +1,10 @@
 """Every error code the plugin reports, in one place.
 
 Creating an ``ErrorCode`` registers it with mypy, which is what makes
-``# type: ignore[code]`` and ``disable_error_code``/``enable_error_code`` accept it.
+``# type: ignore[code]`` and ``disable_error_code``/``enable_error_code`` accept it.  A code
+created with ``default_enabled=False`` is reported only where it is enabled: by mypy's
+``enable_error_code`` (mypy 1.19 and newer, or an inline ``# mypy:`` comment) or by the plugin's
+own ``enable_error_code`` setting.
 """
 
 from __future__ import annotations
@@ -60,6 +63,17 @@ ASYNCIO_TIMEOUT_NOT_CAUGHT = ErrorCode(
     "except TimeoutError around asyncio.wait_for on Python < 3.11, where asyncio raises its own TimeoutError",
     CATEGORY,
 )
+GATHER_CANCEL_AS_RESULT = ErrorCode(
+    "gather-cancel-as-result",
+    "Results of asyncio.gather(return_exceptions=True) sorted by a check that lets a cancelled child pass for a value",
+    CATEGORY,
+)
+WAIT_FOR_SWALLOWS_CANCEL = ErrorCode(
+    "wait-for-swallows-cancel",
+    "asyncio.wait_for on Python < 3.12 can drop the awaiting task's cancellation",
+    CATEGORY,
+    default_enabled=False,
+)
 PLUGIN_FAILURE = ErrorCode(
     "cancel-plugin",
     "mypy-cancel-plugin could not check a function, or a setting names nothing the project defines",
@@ -75,5 +89,7 @@ ALL_CODES = (
     YIELD_IN_CANCEL_SCOPE,
     TASK_CANCELLED_NOT_AWAITED,
     ASYNCIO_TIMEOUT_NOT_CAUGHT,
+    GATHER_CANCEL_AS_RESULT,
+    WAIT_FOR_SWALLOWS_CANCEL,
     PLUGIN_FAILURE,
 )

@@ -135,10 +135,29 @@ def replace_findings(errors: Errors, path: str, codes: frozenset[str]) -> None:
         errors.error_info_map[path] = [info for info in infos if not (info.code and info.code.code in codes)]
 
 
-def report_findings(errors: Errors, tree: MypyFile, options: Options, findings: Iterable[Finding]) -> None:
-    """Report ``findings`` in ``tree`` as mypy reports its own errors, each under its function's scope."""
+def enabled_by_options(options: Options, code: errorcodes.ErrorCode) -> bool:
+    """Whether mypy's own options for a module (``enable_error_code`` in the configuration, on the
+    command line or in an inline ``# mypy:`` comment) switch ``code`` on there."""
+    return code in options.enabled_error_codes and code not in options.disabled_error_codes
+
+
+def report_findings(
+    errors: Errors,
+    tree: MypyFile,
+    options: Options,
+    findings: Iterable[Finding],
+    switched_on: Iterable[errorcodes.ErrorCode] = (),
+) -> None:
+    """Report ``findings`` in ``tree`` as mypy reports its own errors, each under its function's scope.
+
+    ``switched_on``: codes that are off by default and that the plugin's own settings enable;
+    mypy drops findings of a code its options do not enable, so they are enabled for as long as
+    the findings are reported (what mypy's options disable stays disabled).
+    """
     saved = (errors.file, errors.target_module, errors.options, errors.scope)
     path = errors.file
+    added = [code for code in switched_on if code not in options.enabled_error_codes]
+    options.enabled_error_codes.update(added)
     try:
         for found in findings:
             scope = Scope()
@@ -156,6 +175,7 @@ def report_findings(errors: Errors, tree: MypyFile, options: Options, findings: 
                             end_column=found.end_column,
                         )
     finally:
+        options.enabled_error_codes.difference_update(added)
         file, module, saved_options, saved_scope = saved
         errors.set_file(file, module, saved_options, scope=saved_scope)
 
@@ -237,7 +257,8 @@ def contract_problems() -> list[str]:
         problems += [f"{cls.__name__}.{name} is gone" for name in names if not hasattr(cls, name)]
     instance_attributes = {Errors(Options()): ("error_info_map", "ignored_lines", "ignored_files", "target_module",
                                                "file", "scope", "options"),
-                           Options(): ("export_types", "fine_grained_incremental", "warn_unused_ignores")}
+                           Options(): ("export_types", "fine_grained_incremental", "warn_unused_ignores",
+                                       "enabled_error_codes", "disabled_error_codes")}
     for instance, names in instance_attributes.items():
         problems += [f"{type(instance).__name__}.{name} is gone" for name in names if not hasattr(instance, name)]
     return problems

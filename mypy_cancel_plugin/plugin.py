@@ -44,6 +44,8 @@ class CancelPlugin(Plugin):
         except config.ConfigError as problem:
             stop(str(problem), daemon=options.fine_grained_incremental)
         self._config_data = {"logic": LOGIC_VERSION, "settings": self._settings.report_data()}
+        # Codes off by default that the plugin's own enable_error_code switches on.
+        self._switched_on = [code for code in ALL_CODES if self._settings.switches_on(code)]
         self._manager: Any = None
         self._daemon = options.fine_grained_incremental
         # Modules already checked in this build; the daemon re-checks modules on purpose.
@@ -92,7 +94,8 @@ class CancelPlugin(Plugin):
         if self._daemon:
             mypy_internals.replace_findings(errors, path, OUR_CODES)
         mypy_internals.report_findings(
-            errors, tree, options, [found for found in findings if self._settings.reports(found.code)]
+            errors, tree, options, [found for found in findings if self._settings.reports(found.code)],
+            self._switched_on,
         )
         mypy_internals.refresh_ignore_notes(errors, path, options)
 

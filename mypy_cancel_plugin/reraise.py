@@ -550,10 +550,7 @@ def _shields(manager: nodes.Expression) -> bool:
         isinstance(manager, nodes.CallExpr)
         and isinstance(manager.callee, nodes.RefExpr)
         and manager.callee.fullname in semantics.SHIELDING_CALLS
-        and any(
-            name == "shield" and isinstance(value, nodes.NameExpr) and value.fullname == "builtins.True"
-            for name, value in zip(manager.arg_names, manager.args, strict=True)
-        )
+        and walk.names_constant(walk.argument(manager, "shield"), True)
     )
 
 
@@ -595,10 +592,5 @@ def _describe_raised(expr: nodes.Expression, raised: ProperType | None) -> str:
         return raised.item.type.name
     if isinstance(raised, Instance):
         return raised.type.name
-    return _source_name(expr.callee if isinstance(expr, nodes.CallExpr) else expr)
+    return walk.written_name(expr.callee if isinstance(expr, nodes.CallExpr) else expr)
 
-
-def _source_name(expr: nodes.Expression) -> str:
-    if isinstance(expr, nodes.TupleExpr):
-        return "(" + ", ".join(_source_name(item) for item in expr.items) + ")"
-    return walk.dotted_name(expr) or "an exception"

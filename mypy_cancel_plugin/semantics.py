@@ -51,11 +51,39 @@ TASK_STATE_METHODS = frozenset({
 # Functions whose ``done, pending = await f(...)`` hands back tasks the caller still owns.
 TASK_WAITING_FUNCTIONS = frozenset({"asyncio.tasks.wait"})
 
+# asyncio's functions that wait for other awaitables, wrapping a bare coroutine in a task of
+# their own.  From Python 3.12 ``wait_for`` is ``asyncio.timeout()`` around an ``await`` in place:
+# no task of its own, and no race with the caller's cancellation.
+GATHER = "asyncio.tasks.gather"
+WAIT = "asyncio.tasks.wait"
+WAIT_FOR = "asyncio.tasks.wait_for"
+SHIELD = "asyncio.tasks.shield"
+WAIT_FOR_ON_TIMEOUT_FROM = (3, 12)
+# From Python 3.11 ``wait`` refuses a bare coroutine with ``TypeError`` instead of wrapping it.
+WAIT_REJECTS_COROUTINES_FROM = (3, 11)
+# ``gather(..., return_exceptions=True)`` hands back what each child raised as an item of its
+# results, a cancelled child's ``CancelledError`` included, instead of raising it.
+RETURN_EXCEPTIONS = "return_exceptions"
+# Calls whose result is what the awaitable passed to them (parameter name and position) gives.
+RESULT_PASSING_FUNCTIONS = {WAIT_FOR: ("fut", 0), SHIELD: ("arg", 0)}
+# Event loop methods that run an awaitable to completion and return its result.
+LOOP_RUNNING_METHODS = frozenset({"run_until_complete"})
+# Builtins that iterate over the items of what they are given: one each (``reversed``, ``list``,
+# ``tuple``, ``iter``), in tuples with the items of other iterables (``zip``), or numbered
+# (``enumerate``).
+SAME_ITEMS = frozenset({"builtins.reversed", "builtins.list", "builtins.tuple", "builtins.iter"})
+ZIP = "builtins.zip"
+ENUMERATE = "builtins.enumerate"
+
+# ``async with asyncio.timeout(...)`` exists from 3.11; before, the async-timeout package's
+# ``async_timeout.timeout(...)`` is the same thing.
+ASYNCIO_TIMEOUT_FROM = (3, 11)
+
 # Calls (and context managers) that signal a timeout with asyncio's ``TimeoutError``.  Before
 # Python 3.11 that is ``asyncio.exceptions.TimeoutError``, a class of its own that
 # ``except TimeoutError`` (the builtin) does not catch; from 3.11 the two are one class.
 ASYNCIO_TIMEOUT_RAISERS = frozenset({
-    "asyncio.tasks.wait_for",
+    WAIT_FOR,
     "async_timeout.timeout",
     "async_timeout.timeout_at",
 })

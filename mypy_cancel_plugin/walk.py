@@ -322,6 +322,40 @@ def dotted_name(expr: nodes.Expression) -> str | None:
     return None
 
 
+def written_name(expr: nodes.Expression) -> str:
+    """How a message names a class (or a tuple of them) as the code writes it: ``asyncio.CancelledError``,
+    ``(OSError, ValueError)``; ``an exception`` for anything else."""
+    if isinstance(expr, nodes.TupleExpr):
+        return "(" + ", ".join(written_name(item) for item in expr.items) + ")"
+    return dotted_name(expr) or "an exception"
+
+
+def argument(call: nodes.CallExpr, name: str, position: int | None = None) -> nodes.Expression | None:
+    """What ``call`` passes for the parameter ``name``: by keyword, or at ``position`` (counting
+    positional arguments only, none after a ``*args``)."""
+    index = 0
+    for value, kind, keyword in zip(call.args, call.arg_kinds, call.arg_names):
+        if kind == nodes.ARG_NAMED and keyword == name:
+            return value
+        if kind == nodes.ARG_STAR:
+            position = None
+        elif kind == nodes.ARG_POS:
+            if index == position:
+                return value
+            index += 1
+    return None
+
+
+_CONSTANTS: dict[str, bool | None] = {"builtins.True": True, "builtins.False": False, "builtins.None": None}
+
+
+def names_constant(expr: nodes.Expression | None, value: bool | None) -> bool:
+    """``expr`` is the literal ``True``, ``False`` or ``None``: the one given as ``value``."""
+    return (
+        isinstance(expr, nodes.NameExpr) and expr.fullname in _CONSTANTS and _CONSTANTS[expr.fullname] is value
+    )
+
+
 def is_await_point(node: nodes.Node) -> bool:
     """Where a coroutine can be suspended, and so where a cancellation can be delivered."""
     if isinstance(node, nodes.AwaitExpr):

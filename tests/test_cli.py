@@ -21,6 +21,7 @@ def test_list_rules_names_every_code_and_the_url_of_its_page() -> None:
         assert code.code in result.stdout
         assert f"{REPOSITORY}/blob/main/mypy_cancel_plugin/docs/{code.code}.md" in result.stdout
     assert "(sub-code of cancel-swallowed)" in result.stdout
+    assert "wait-for-swallows-cancel" in next(line for line in result.stdout.splitlines() if "(off by default)" in line)
 
 
 def test_explain_prints_the_page_shipped_in_the_package(tmp_path: Path) -> None:

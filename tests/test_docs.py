@@ -27,6 +27,8 @@ RULE_SECTIONS = ("What it does", "Why is this bad?", "Example", "Fix", "Accepted
 EXAMPLE_CODES = [code.code for code in ALL_CODES if code.code != "cancel-plugin"]
 # The target each page's examples are checked for (a rule about older Pythons needs one).
 TARGET_VERSION = {"asyncio-timeout-not-caught": "3.10"}
+# Codes off by default: their pages' examples are checked with the code switched on.
+OFF_BY_DEFAULT = {code.code for code in ALL_CODES if not code.default_enabled}
 # The repository's copies (links are read on GitHub), wherever the tested package is installed.
 MARKDOWN = [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted(ROOT.glob("docs/*.md")),
             *sorted(ROOT.glob("mypy_cancel_plugin/docs/*.md"))]
@@ -68,6 +70,7 @@ def test_every_code_has_a_page_linked_from_the_readme(code: str) -> None:
     assert text.startswith(f"# `{code}`")
     expected = RULE_SECTIONS if code in EXAMPLE_CODES else ("What it does", "Why it matters", "Silencing")
     assert tuple(sections(text)) == expected
+    assert ("**Off by default**" in text) == (code in OFF_BY_DEFAULT)
     assert f"(mypy_cancel_plugin/docs/{code}.md)" in (ROOT / "README.md").read_text()
 
 
@@ -81,7 +84,8 @@ def test_example_is_reported_where_marked_and_fixes_and_idioms_are_clean(tmp_pat
     for name, source in sources.items():
         (tmp_path / name).write_text(source)
     target = TARGET_VERSION.get(code, "3.11")
-    (tmp_path / "mypy.ini").write_text(f"[mypy]\nplugins = mypy_cancel_plugin\npython_version = {target}\n")
+    switched_on = f"[mypy_cancel_plugin]\nenable_error_code = {code}\n" if code in OFF_BY_DEFAULT else ""
+    (tmp_path / "mypy.ini").write_text(f"[mypy]\nplugins = mypy_cancel_plugin\npython_version = {target}\n{switched_on}")
     errors = mypy_errors(tmp_path, "--config-file", "mypy.ini", *sources)
     marked = {(number, code) for number, line in enumerate(example.splitlines(), 1) if "# error" in line}
     assert marked and errors.pop("example.py", set()) == marked

@@ -15,8 +15,10 @@ from mypy_cancel_plugin.errorcodes import PLUGIN_FAILURE
 from mypy_cancel_plugin.rules import (
     asyncio_timeout_not_caught,
     cancel_swallowed,
+    gather_cancel_as_result,
     task_cancelled_not_awaited,
     unstructured_task,
+    wait_for_swallows_cancel,
     yield_in_cancel_scope,
 )
 
@@ -28,6 +30,8 @@ FUNCTION_RULES: tuple[FunctionRule, ...] = (
     yield_in_cancel_scope.check,
     task_cancelled_not_awaited.check,
     asyncio_timeout_not_caught.check,
+    gather_cancel_as_result.check,
+    wait_for_swallows_cancel.check,
 )
 
 

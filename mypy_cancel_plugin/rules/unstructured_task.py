@@ -24,6 +24,7 @@ from mypy import nodes
 from mypy.types import CallableType, Instance, NoneType, ProperType, get_proper_type
 
 from mypy_cancel_plugin import evidence as evidence_module
+from mypy_cancel_plugin import semantics
 from mypy_cancel_plugin.context import FunctionScope, ModuleContext
 from mypy_cancel_plugin.errorcodes import (
     UNSTRUCTURED_TASK,
@@ -49,9 +50,9 @@ TASK_CLASSES = ("asyncio.tasks.Task", "_asyncio.Task")
 LOOP_METHOD = "create_task"
 # Functions that wrap a bare coroutine in a task of their own (gather: every positional
 # argument; wait: the items of its first; shield, wait_for: their first).
-GATHER, WAIT, WAIT_FOR = "asyncio.tasks.gather", "asyncio.tasks.wait", "asyncio.tasks.wait_for"
+GATHER, WAIT, WAIT_FOR = semantics.GATHER, semantics.WAIT, semantics.WAIT_FOR
 IMPLICIT_SPAWNERS = {
-    "asyncio.tasks.shield": "asyncio.shield()",
+    semantics.SHIELD: "asyncio.shield()",
     WAIT_FOR: "asyncio.wait_for()",
     GATHER: "asyncio.gather()",
     WAIT: "asyncio.wait()",
@@ -207,8 +208,12 @@ class _Rule:
     def implicit_tasks(self, call: nodes.CallExpr, callee_info: Callee) -> None:
         """Report each bare coroutine a call to ``shield``/``wait_for``/``gather``/``wait`` wraps in a task."""
         callee = callee_info.fullname
-        if callee not in IMPLICIT_SPAWNERS or (callee == WAIT_FOR and self.version >= (3, 12)):
-            return  # from 3.12 wait_for awaits a coroutine in place
+        if (
+            callee not in IMPLICIT_SPAWNERS
+            or (callee == WAIT_FOR and self.version >= semantics.WAIT_FOR_ON_TIMEOUT_FROM)
+            or (callee == WAIT and self.version >= semantics.WAIT_REJECTS_COROUTINES_FROM)
+        ):
+            return  # from 3.12 wait_for awaits a coroutine in place; from 3.11 wait raises TypeError for one
         arguments = zip(call.args, call.arg_kinds) if callee == GATHER else zip(call.args[:1], call.arg_kinds[:1])
         for argument, kind in arguments:
             if kind == nodes.ARG_STAR or callee == WAIT:
