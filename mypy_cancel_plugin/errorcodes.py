@@ -60,6 +60,11 @@ ASYNCIO_TIMEOUT_NOT_CAUGHT = ErrorCode(
     "except TimeoutError around asyncio.wait_for on Python < 3.11, where asyncio raises its own TimeoutError",
     CATEGORY,
 )
+TASK_GROUP_NOT_OPEN = ErrorCode(
+    "task-group-not-open",
+    "A task is started in a task group or nursery whose async with block has ended, or that was never entered",
+    CATEGORY,
+)
 PLUGIN_FAILURE = ErrorCode(
     "cancel-plugin",
     "mypy-cancel-plugin could not check a function, or a setting names nothing the project defines",
@@ -75,5 +80,6 @@ ALL_CODES = (
     YIELD_IN_CANCEL_SCOPE,
     TASK_CANCELLED_NOT_AWAITED,
     ASYNCIO_TIMEOUT_NOT_CAUGHT,
+    TASK_GROUP_NOT_OPEN,
     PLUGIN_FAILURE,
 )

@@ -16,6 +16,7 @@ from mypy_cancel_plugin.rules import (
     asyncio_timeout_not_caught,
     cancel_swallowed,
     task_cancelled_not_awaited,
+    task_group_not_open,
     unstructured_task,
     yield_in_cancel_scope,
 )
@@ -28,6 +29,7 @@ FUNCTION_RULES: tuple[FunctionRule, ...] = (
     yield_in_cancel_scope.check,
     task_cancelled_not_awaited.check,
     asyncio_timeout_not_caught.check,
+    task_group_not_open.check,
 )
 
 
