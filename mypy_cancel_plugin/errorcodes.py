@@ -65,6 +65,11 @@ TASK_GROUP_NOT_OPEN = ErrorCode(
     "A task is started in a task group or nursery whose async with block has ended, or that was never entered",
     CATEGORY,
 )
+CANCEL_SCOPE_ESCAPES_TASK = ErrorCode(
+    "cancel-scope-escapes-task",
+    "A cancel scope or task group is entered by hand in one function and exited in another, maybe in another task",
+    CATEGORY,
+)
 PLUGIN_FAILURE = ErrorCode(
     "cancel-plugin",
     "mypy-cancel-plugin could not check a function, or a setting names nothing the project defines",
@@ -81,5 +86,6 @@ ALL_CODES = (
     TASK_CANCELLED_NOT_AWAITED,
     ASYNCIO_TIMEOUT_NOT_CAUGHT,
     TASK_GROUP_NOT_OPEN,
+    CANCEL_SCOPE_ESCAPES_TASK,
     PLUGIN_FAILURE,
 )

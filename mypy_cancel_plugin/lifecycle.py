@@ -137,12 +137,15 @@ class Holders:
             if copy is not None and copy is not holder and self.source(value, function) is holder:
                 yield copy, function
 
-    def exits_of(self, holder: nodes.Var) -> list[Site]:
-        """Where ``holder`` is exited by hand, also through a copy made in that function."""
+    def exits_of(self, holder: nodes.Var, methods: frozenset[str]) -> list[Site]:
+        """Where ``holder`` is exited by a call of one of ``methods`` (``__aexit__``, a stack's
+        ``aclose``), also through a copy made in that function."""
         found = list(self.exited.get(holder, ()))
         for copy, function in self.copies(holder):
             found += [site for site in self.exited.get(copy, ()) if site.function is function]
-        return found
+        return [site for site in found if isinstance(site.node, nodes.CallExpr) and isinstance(
+            site.node.callee, nodes.MemberExpr
+        ) and site.node.callee.name in methods]
 
     def _collect(self, scope: walk.ScopeNodes) -> None:
         function = scope.function.defn if scope.function is not None else None

@@ -14,6 +14,7 @@ from mypy_cancel_plugin.context import Diagnostic, FunctionScope, ModuleContext,
 from mypy_cancel_plugin.errorcodes import PLUGIN_FAILURE
 from mypy_cancel_plugin.rules import (
     asyncio_timeout_not_caught,
+    cancel_scope_escapes_task,
     cancel_swallowed,
     task_cancelled_not_awaited,
     task_group_not_open,
@@ -30,6 +31,7 @@ FUNCTION_RULES: tuple[FunctionRule, ...] = (
     task_cancelled_not_awaited.check,
     asyncio_timeout_not_caught.check,
     task_group_not_open.check,
+    cancel_scope_escapes_task.check,
 )
 
 
