@@ -74,6 +74,16 @@ WAIT_FOR_SWALLOWS_CANCEL = ErrorCode(
     CATEGORY,
     default_enabled=False,
 )
+TASK_GROUP_NOT_OPEN = ErrorCode(
+    "task-group-not-open",
+    "A task is started in a task group or nursery whose async with block has ended, or that was never entered",
+    CATEGORY,
+)
+CANCEL_SCOPE_ESCAPES_TASK = ErrorCode(
+    "cancel-scope-escapes-task",
+    "A cancel scope or task group is entered by hand in one function and exited in another, maybe in another task",
+    CATEGORY,
+)
 PLUGIN_FAILURE = ErrorCode(
     "cancel-plugin",
     "mypy-cancel-plugin could not check a function, or a setting names nothing the project defines",
@@ -91,5 +101,7 @@ ALL_CODES = (
     ASYNCIO_TIMEOUT_NOT_CAUGHT,
     GATHER_CANCEL_AS_RESULT,
     WAIT_FOR_SWALLOWS_CANCEL,
+    TASK_GROUP_NOT_OPEN,
+    CANCEL_SCOPE_ESCAPES_TASK,
     PLUGIN_FAILURE,
 )

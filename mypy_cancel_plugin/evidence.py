@@ -159,6 +159,38 @@ def formal_arguments(
             return
 
 
+def self_variable(defn: nodes.FuncDef) -> nodes.Var | None:
+    """The ``self`` parameter of a method (``None`` for functions, static and class methods)."""
+    if defn.info and defn.arguments and not defn.is_static and not defn.is_class:
+        return defn.arguments[0].variable
+    return None
+
+
+def var_of(
+    expr: nodes.Expression, self_class: Mapping[nodes.Var, nodes.TypeInfo], resolver: Resolver
+) -> nodes.Var | None:
+    """The variable or attribute an expression names: ``x``, ``self.x``, ``obj.attr``.
+
+    An attribute is the class's own ``Var`` (a subclass's ``self.x`` is its base's); ``self_class``
+    maps each method's ``self`` to its class, so a closure's ``self`` is known too.
+    """
+    if isinstance(expr, nodes.NameExpr):
+        return expr.node if isinstance(expr.node, nodes.Var) else None
+    if not isinstance(expr, nodes.MemberExpr):
+        return None
+    if isinstance(expr.node, nodes.Var):
+        return expr.node
+    owner = expr.expr
+    info = None
+    if isinstance(owner, nodes.NameExpr) and isinstance(owner.node, nodes.Var):
+        info = self_class.get(owner.node)
+    if info is None:
+        typ = resolver.type_of(owner)
+        info = typ.type if isinstance(typ, Instance) else None
+    symbol = info.get(expr.name) if info is not None else None
+    return symbol.node if symbol is not None and isinstance(symbol.node, nodes.Var) else None
+
+
 class ModuleEvidence:
     """Values, bindings and uses of every variable and attribute of one module.
 
@@ -252,8 +284,9 @@ class ModuleEvidence:
         for argument in defn.arguments:
             if argument.initializer is not None:
                 self._values[argument.variable].append((argument.initializer, None))
-        if defn.info and defn.arguments and not defn.is_static and not defn.is_class:
-            self._self_class[defn.arguments[0].variable] = defn.info
+        own = self_variable(defn)
+        if own is not None:
+            self._self_class[own] = defn.info
 
     def _bind(self, target: nodes.Expression, value: nodes.Expression, function: nodes.FuncDef | None) -> None:
         var = self.var_of(target, function)
@@ -316,21 +349,7 @@ class ModuleEvidence:
 
     def var_of(self, expr: nodes.Expression, function: nodes.FuncDef | None) -> nodes.Var | None:
         """The variable or attribute an expression names: ``x``, ``self.x``, ``obj.attr``."""
-        if isinstance(expr, nodes.NameExpr):
-            return expr.node if isinstance(expr.node, nodes.Var) else None
-        if not isinstance(expr, nodes.MemberExpr):
-            return None
-        if isinstance(expr.node, nodes.Var):
-            return expr.node
-        owner = expr.expr
-        info = None
-        if isinstance(owner, nodes.NameExpr) and isinstance(owner.node, nodes.Var):
-            info = self._self_class.get(owner.node)
-        if info is None:
-            typ = self.resolver(function).type_of(owner)
-            info = typ.type if isinstance(typ, Instance) else None
-        symbol = info.get(expr.name) if info is not None else None
-        return symbol.node if symbol is not None and isinstance(symbol.node, nodes.Var) else None
+        return var_of(expr, self._self_class, self.resolver(function))
 
     def kind_of(self, expr: nodes.Expression, function: nodes.FuncDef | None, depth: int = 0,
                 resolver: Resolver | None = None) -> str | None:

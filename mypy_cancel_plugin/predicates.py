@@ -20,7 +20,7 @@ from mypy.types import (
     get_proper_type,
 )
 
-from mypy_cancel_plugin.semantics import CANCEL_SCOPES, CANCELLATION_CLASSES
+from mypy_cancel_plugin.semantics import CANCEL_SCOPES, CANCELLATION_CLASSES, TASK_GROUPS, TaskGroupKind
 from mypy_cancel_plugin.static_types import Resolver
 
 BASE_EXCEPTION = "builtins.BaseException"
@@ -252,3 +252,9 @@ def cancel_scope_name(typ: ProperType | None) -> str | None:
         return None
     public = CANCEL_SCOPES[base]
     return public if instance.type.fullname == base else f"{instance.type.name} (subclass of {public})"
+
+
+def task_group_kind(typ: ProperType | None) -> TaskGroupKind | None:
+    """The task group or nursery class every value of ``typ`` is (subclasses count)."""
+    base = is_instance_of(typ, tuple(TASK_GROUPS))
+    return TASK_GROUPS[base] if base is not None else None

@@ -25,10 +25,7 @@ from mypy.types import Instance, ProperType
 
 from mypy_cancel_plugin import predicates, semantics
 from mypy_cancel_plugin.context import FunctionScope, ModuleContext
-
-ENTER_METHODS = ("__aenter__", "__enter__")
-# Exit-stack methods that enter their argument and keep it open until the stack closes.
-STACK_ENTER_METHODS = frozenset({"enter_async_context", "enter_context"})
+from mypy_cancel_plugin.semantics import ENTER_METHODS, STACK_ENTER_METHODS
 
 
 class OpenScope(NamedTuple):

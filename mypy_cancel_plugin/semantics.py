@@ -5,6 +5,8 @@ Adding a library (or a library's new API) should only ever mean adding rows here
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 # The exception each library raises inside a task (or trio/anyio scope) that is being cancelled.
 # anyio has no class of its own: ``anyio.get_cancelled_exc_class()`` is typed
 # ``type[BaseException]`` and is recognised through that type.
@@ -22,6 +24,48 @@ CANCEL_SCOPES = {
     "trio._core._run.Nursery": "trio.Nursery",
     "trio._core._run.CancelScope": "trio.CancelScope",
 }
+
+class TaskGroupKind(NamedTuple):
+    """A task group class: the methods that start a child in it, and what they raise when the
+    group is not open (``None``: the library never hands out a group that was not entered)."""
+
+    name: str  # as messages name it
+    spawn_methods: frozenset[str]
+    closed_error: str  # after its ``async with`` block has ended
+    unentered_error: str | None  # before it was entered
+    # The spawn takes a coroutine object, which then never runs (a "never awaited" warning before 3.13).
+    takes_coroutine: bool
+
+
+# Task groups and nurseries by fullname.
+TASK_GROUPS = {
+    "asyncio.taskgroups.TaskGroup": TaskGroupKind(
+        "asyncio.TaskGroup", frozenset({"create_task"}),
+        'RuntimeError("TaskGroup ... is finished")', 'RuntimeError("TaskGroup ... has not been entered")', True,
+    ),
+    "anyio.abc._tasks.TaskGroup": TaskGroupKind(
+        "anyio TaskGroup", frozenset({"start_soon", "start"}),
+        'RuntimeError("This task group is not active")', 'RuntimeError("This task group is not active")', False,
+    ),
+    # A trio nursery exists only inside ``async with trio.open_nursery()``: it cannot be unentered.
+    "trio._core._run.Nursery": TaskGroupKind(
+        "trio.Nursery", frozenset({"start_soon", "start"}), 'RuntimeError("Nursery is closed to new arrivals")', None,
+        False,
+    ),
+}
+TASK_GROUP_SPAWN_METHODS = frozenset(method for kind in TASK_GROUPS.values() for method in kind.spawn_methods)
+# Calls that make a task group that is not open yet (besides constructing a task group class).
+TASK_GROUP_FACTORIES = frozenset({"anyio._core._tasks.create_task_group"})
+
+# Entering and exiting a context manager by hand, and the exit stacks that hold one open.
+ENTER_METHODS = ("__aenter__", "__enter__")
+EXIT_METHODS = frozenset({"__aexit__", "__exit__"})
+# Exit-stack methods that enter their argument and keep it open until the stack closes ...
+STACK_ENTER_METHODS = frozenset({"enter_async_context", "enter_context"})
+# ... the methods that close the stack (exiting what it holds) ...
+STACK_CLOSE_METHODS = frozenset({"aclose", "close", *EXIT_METHODS})
+# ... and the one that moves what it holds to a new stack.
+STACK_MOVE_METHOD = "pop_all"
 
 # Decorators that make a generator a context manager: its ``yield`` is the managed block.
 ASYNC_CONTEXT_MANAGER = "contextlib.asynccontextmanager"

@@ -201,6 +201,22 @@ class ScopeNodes:
         inside = self._inside(block, positions)
         return [] if inside is None else [self.in_order[p] for p in positions[inside[0]:inside[1]]]
 
+    def exclusive(self, first: int, second: int) -> bool:
+        """Whether the nodes at two positions lie in branches of which one run takes only one: two
+        bodies of an ``if``/``elif``/``else`` or a ``match``, or two ``except`` handlers."""
+        branching: list[list[nodes.Block]] = [
+            [*stmt.body, *filter(None, [stmt.else_body])] for stmt in self.of(nodes.IfStmt)
+        ]
+        branching += [stmt.bodies for stmt in self.of(nodes.MatchStmt)]
+        branching += [stmt.handlers for stmt in self.of(nodes.TryStmt)]
+        for blocks in branching:
+            holding = {
+                index for index, block in enumerate(blocks) for at in (first, second) if self.encloses_any(block, [at])
+            }
+            if len(holding) == 2:
+                return True
+        return False
+
     def _inside(self, block: nodes.Block, positions: list[int]) -> tuple[int, int] | None:
         """Which of the sorted ``positions`` lie inside ``block``, as a slice of them."""
         span = self.block_spans.get(id(block))

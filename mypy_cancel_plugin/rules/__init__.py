@@ -14,9 +14,11 @@ from mypy_cancel_plugin.context import Diagnostic, FunctionScope, ModuleContext,
 from mypy_cancel_plugin.errorcodes import PLUGIN_FAILURE
 from mypy_cancel_plugin.rules import (
     asyncio_timeout_not_caught,
+    cancel_scope_escapes_task,
     cancel_swallowed,
     gather_cancel_as_result,
     task_cancelled_not_awaited,
+    task_group_not_open,
     unstructured_task,
     wait_for_swallows_cancel,
     yield_in_cancel_scope,
@@ -32,6 +34,8 @@ FUNCTION_RULES: tuple[FunctionRule, ...] = (
     asyncio_timeout_not_caught.check,
     gather_cancel_as_result.check,
     wait_for_swallows_cancel.check,
+    task_group_not_open.check,
+    cancel_scope_escapes_task.check,
 )
 
 
