@@ -443,7 +443,11 @@ class ModuleEvidence:
         if var is not None and not _declared(var):
             return self._value_type(var)
         if isinstance(expr, nodes.MemberExpr):
-            return member_type(self.type_of(expr.expr, function, None, depth), expr.name)
+            owner = self.type_of(expr.expr, function, None, depth)
+            symbol = owner.type.get(expr.name) if isinstance(owner, Instance) else None
+            if symbol is not None and isinstance(symbol.node, nodes.Var) and not _declared(symbol.node):
+                return self._value_type(symbol.node)  # an attribute of an object the values typed
+            return member_type(owner, expr.name)
         return None
 
     def _definition_of(self, callee: nodes.Expression, function: nodes.FuncDef | None,
