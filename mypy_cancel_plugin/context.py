@@ -16,7 +16,7 @@ from mypy_cancel_plugin import mypy_internals, predicates, semantics, walk
 from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.errorcodes import page_url
 from mypy_cancel_plugin.evidence import ModuleEvidence
-from mypy_cancel_plugin.static_types import Resolver
+from mypy_cancel_plugin.static_types import Resolver, values_by_name
 
 T = TypeVar("T")
 
@@ -84,6 +84,11 @@ class ModuleContext:
     def task_evidence(self) -> ModuleEvidence:
         """What the module says about its untyped values (for ``unstructured-task``), gathered once."""
         return ModuleEvidence(self.scopes, self.checked_types, loop_names=self.settings.unstructured_task_loop_names)
+
+    @cached_property
+    def global_values(self) -> dict[nodes.Var, list[nodes.Expression]]:
+        """Each global -> the values the module's top level (and class bodies) assign to it."""
+        return values_by_name(self.scopes[0].of(nodes.AssignmentStmt))
 
     @cached_property
     def imported_packages(self) -> frozenset[str]:
@@ -170,9 +175,8 @@ class FunctionScope:
         # mypy's scope for findings here: the enclosing classes and functions, then this one.
         self.enclosing = (*function.enclosing, function.defn) if function else ()
         self.nodes = walked.in_order
-        top_level = module.scopes[0].of(nodes.AssignmentStmt)
         self.resolver = Resolver(self.defn, walked.of(nodes.AssignmentStmt) if function else (), module.checked_types,
-                                 top_level)
+                                 lambda: module.global_values)
         self._module_libraries = module.libraries_in_play
 
     def of(self, kind: type[walk.N]) -> list[walk.N]:

@@ -43,7 +43,7 @@ from mypy.types import (
 )
 
 from mypy_cancel_plugin import predicates, walk
-from mypy_cancel_plugin.static_types import Resolver, member_type, return_type
+from mypy_cancel_plugin.static_types import Resolver, iterable_item_type, member_type, return_type
 
 # What a value is, as far as spawning tasks goes.
 LOOP = "event loop"
@@ -103,9 +103,8 @@ def kind_of_type(typ: ProperType | None) -> str | None:
 
 def item_kind_of_type(typ: ProperType | None) -> str | None:
     """What the items of an iterable of this type are, by its item type."""
-    if isinstance(typ, Instance) and typ.args and typ.type.has_base("typing.Iterable"):
-        return kind_of_type(get_proper_type(typ.args[0]))
-    return None
+    item = iterable_item_type(typ)
+    return kind_of_type(item) if item is not None else None
 
 
 def _agree(kinds: Iterable[str | None]) -> str | None:
@@ -214,7 +213,7 @@ class ModuleEvidence:
         self._reads: Counter[nodes.Var] = Counter()
         self._self_class: dict[nodes.Var, nodes.TypeInfo] = {}
         # FuncDef -> the expressions its ``return`` statements give back
-        self._returned: dict[nodes.FuncDef, list[nodes.Expression]] = defaultdict(list)
+        self._returned: dict[nodes.FuncDef, list[nodes.Expression]] = {}
         # (question, Var or FuncDef) -> answer; the questions being answered; whether an answer
         # met one still being answered (a cycle)
         self._judged: dict[tuple[str, object], object] = {}
@@ -264,11 +263,7 @@ class ModuleEvidence:
                     written.add(id(index))
                     self._iterate(index, sequence, function)
             if function is not None:
-                in_lambdas = {id(lambda_.body.body[-1]) for lambda_ in scope.of(nodes.LambdaExpr)}
-                self._returned[function].extend(
-                    node.expr for node in scope.of(nodes.ReturnStmt)
-                    if node.expr is not None and id(node) not in in_lambdas
-                )
+                self._returned[function] = scope.returned
             for awaited in scope.of(nodes.AwaitExpr):
                 if isinstance(awaited.expr, nodes.CallExpr):
                     self._use(awaited.expr.callee, COROUTINE_FUNCTION, function)
@@ -472,11 +467,9 @@ class ModuleEvidence:
     def _item_type(self, sequence: nodes.Expression, function: nodes.FuncDef | None) -> ProperType | None:
         """The class of a sequence's items: its type's item type, its literal items, or what the
         module puts into the container."""
-        typ = self.resolver(function).type_of(sequence)
-        if isinstance(typ, Instance) and typ.args and typ.type.has_base("typing.Iterable"):
-            item = get_proper_type(typ.args[0])
-            if not isinstance(item, AnyType):
-                return item
+        item = iterable_item_type(self.resolver(function).type_of(sequence))
+        if item is not None and not isinstance(item, AnyType):
+            return item
         if isinstance(sequence, (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr)):
             return _one_class(self.type_of(item, function) for item in sequence.items)
         var = self.var_of(sequence, function)

@@ -34,7 +34,7 @@ from mypy_cancel_plugin.semantics import (
     TASK_GROUP_FACTORIES,
     TaskGroupKind,
 )
-from mypy_cancel_plugin.static_types import Resolver, awaited_type, member_type, return_type
+from mypy_cancel_plugin.static_types import Resolver, awaited_type, callee_fullname, member_type, return_type
 
 Function = nodes.FuncDef | None  # ``None``: the module's top level
 Ref = nodes.NameExpr | nodes.MemberExpr
@@ -259,9 +259,7 @@ def new_task_group(value: nodes.Expression | None, resolver: Resolver) -> TaskGr
     callee = resolver.type_of(value.callee)
     if isinstance(callee, CallableType) and callee.is_type_obj():
         return predicates.task_group_kind(Instance(callee.type_object(), []))
-    named = value.callee.fullname if isinstance(value.callee, Ref) else None
-    if named not in TASK_GROUP_FACTORIES and isinstance(callee, CallableType) and callee.definition is not None:
-        named = callee.definition.fullname
+    named = callee_fullname(value.callee, callee, TASK_GROUP_FACTORIES)
     return predicates.task_group_kind(return_type(callee)) if named in TASK_GROUP_FACTORIES else None
 
 

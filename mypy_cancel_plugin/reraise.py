@@ -64,7 +64,6 @@ _LOOP_EXITS = (EscapeKind.BREAKS, EscapeKind.CONTINUES)
 _SIMPLE_STATEMENTS = (nodes.ExpressionStmt, nodes.AssignmentStmt, nodes.OperatorAssignmentStmt, nodes.ReturnStmt)
 _ENDING = (EscapeKind.FALLS_THROUGH, EscapeKind.RETURNS)
 _BEING_HANDLED = "the exception being handled"
-_INNER_HANDLER = "an inner handler's exception"
 
 
 class FunctionFacts:
@@ -155,10 +154,11 @@ class ReraiseFlow:
             level_triggered = semantics.is_level_triggered(self._kinds, module.imported_packages)
         self._level_triggered = level_triggered
         self._shielded = 0
-        # Names of the exceptions caught by enclosing handlers *inside* the analysed block:
-        # a bare ``raise`` there re-raises that exception, not ours.
-        self._inner_handlers: list[str] = []
-        self._inner_caught: list[nodes.SymbolNode | None] = []  # what those handlers bind their exception to
+        # One entry per enclosing handler *inside* the analysed block: the name it binds its
+        # exception to (or ``None``).  A bare ``raise`` there passes on that exception, not ours.
+        self._inner_caught: list[nodes.SymbolNode | None] = []
+        # In the code after a ``try`` (a continuation), a bare ``raise`` is not about our exception.
+        self._bare_raise_is_other = False
         # Places (variables, ``self`` attributes) holding the exception in hand or its cancellation.
         self._carriers: set[object] = {bound} if bound is not None else set()
         # The carriers that hold one member of a caught group rather than the exception itself.
@@ -172,7 +172,7 @@ class ReraiseFlow:
         """Whether every path through the code after ``stmt`` raises ``place`` (holding the exception in hand)."""
         flow = ReraiseFlow(self._scope, self._module, None, self._kinds, level_triggered=self._level_triggered)
         flow._carriers = {place}
-        flow._inner_handlers = [_BEING_HANDLED]  # a bare ``raise`` there is not about our exception
+        flow._bare_raise_is_other = True
         for block, start in self._facts.continuation(stmt):
             ending = flow._suffix_endings(block, place)[start]
             if ending is not None:
@@ -338,11 +338,13 @@ class ReraiseFlow:
         # inner ``try``'s code raised, unchanged: as if that code had raised it uncaught.  Its own
         # ``raise X`` statements are counted where they are.
         if stmt.expr is None:
-            if self._inner_handlers and self._inner_handlers[-1] is _BEING_HANDLED:
+            if self._bare_raise_is_other and not self._inner_caught:
                 return [Escape(EscapeKind.RAISES_OTHER, stmt.line, stmt.column, _BEING_HANDLED)]
             return []
         expr = stmt.expr
-        if self._holds_exception(expr) or (isinstance(expr, nodes.NameExpr) and expr.node in self._inner_caught):
+        if self._holds_exception(expr) or (
+            isinstance(expr, nodes.NameExpr) and expr.node is not None and expr.node in self._inner_caught
+        ):
             return []
         raised = self._resolver.type_of(expr)
         if raised is None or isinstance(raised, AnyType) or predicates.is_cancellation_instance(raised):
@@ -404,15 +406,11 @@ class ReraiseFlow:
         for type_expr, bound, handler in zip(stmt.types, stmt.vars, stmt.handlers, strict=True):
             if only_reraises and not predicates.caught_cancellations(type_expr, self._resolver, self._kinds):
                 continue  # the body raises nothing but our cancellation, which this clause cannot catch
-            self._inner_handlers.append(_INNER_HANDLER)
-            if bound is not None:
-                self._inner_caught.append(bound.node)
+            self._inner_caught.append(bound.node if bound is not None else None)
             try:
                 escapes += self._block(handler.body, handler.line)
             finally:
-                self._inner_handlers.pop()
-                if bound is not None:
-                    self._inner_caught.pop()
+                self._inner_caught.pop()
         if stmt.finally_body is None:
             return escapes
         final = self._block(stmt.finally_body.body, stmt.finally_body.line)
@@ -423,7 +421,7 @@ class ReraiseFlow:
     def _only_reraises(self, block: nodes.Block) -> bool:
         """The block does nothing that can raise but re-raise the exception in hand."""
         statements = [node for node in walk.descendants(block) if isinstance(node, nodes.Statement)]
-        return bool(statements) and not self._inner_handlers and all(
+        return bool(statements) and not self._inner_caught and not self._bare_raise_is_other and all(
             isinstance(node, nodes.PassStmt) or (isinstance(node, nodes.RaiseStmt) and not self._raise(node))
             for node in statements
         )

@@ -10,7 +10,7 @@ assigned to it.  ``None`` means "unknown": the rules stay silent rather than gue
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 
 from mypy import nodes
 from mypy.types import (
@@ -130,14 +130,13 @@ class Resolver:
         function: nodes.FuncDef | None,
         assignments: Sequence[nodes.AssignmentStmt],
         checked_types: Mapping[nodes.Expression, Type],
-        module_assignments: Sequence[nodes.AssignmentStmt] = (),
+        global_values: Callable[[], Mapping[nodes.Var, list[nodes.Expression]]] = dict,
     ) -> None:
         self._function = function
         self._assignment_statements = assignments  # the function's own, in source order
         self._checked_types = checked_types  # the checker's type map of the module
-        self._assignments: dict[nodes.Var, nodes.Expression] | None = None
-        self._module_assignment_statements = module_assignments  # the module's top level (and class bodies)
-        self._module_values: dict[nodes.Var, list[nodes.Expression]] | None = None
+        self._assignments: dict[nodes.Var, list[nodes.Expression]] | None = None
+        self._global_values = global_values  # the module's, built once per module on first use
 
     def type_of(self, expr: nodes.Expression, depth: int = 0) -> ProperType | None:
         checked = self._checked_types.get(expr)
@@ -199,23 +198,40 @@ class Resolver:
 
     def module_values(self, var: nodes.Var) -> list[nodes.Expression]:
         """Every value the module's top level assigns to a global, in source order."""
-        if self._module_values is None:
-            self._module_values = {}
-            for node in self._module_assignment_statements:
-                for lvalue in node.lvalues:
-                    if isinstance(lvalue, nodes.NameExpr) and isinstance(lvalue.node, nodes.Var):
-                        self._module_values.setdefault(lvalue.node, []).append(node.rvalue)
-        return self._module_values.get(var, [])
+        return self._global_values().get(var, [])
 
     def assigned_value(self, var: nodes.Var) -> nodes.Expression | None:
         """The value a local name was last assigned in this function, if it has one."""
-        return self._local_assignments().get(var)
-
-    def _local_assignments(self) -> dict[nodes.Var, nodes.Expression]:
         if self._assignments is None:
-            self._assignments = {}
-            for node in self._assignment_statements:
-                for lvalue in node.lvalues:
-                    if isinstance(lvalue, nodes.NameExpr) and isinstance(lvalue.node, nodes.Var):
-                        self._assignments[lvalue.node] = node.rvalue
-        return self._assignments
+            self._assignments = values_by_name(self._assignment_statements)
+        values = self._assignments.get(var)
+        return values[-1] if values else None
+
+
+def values_by_name(statements: Sequence[nodes.AssignmentStmt]) -> dict[nodes.Var, list[nodes.Expression]]:
+    """Each name ``statements`` assign to a plain variable -> the values, in source order."""
+    values: dict[nodes.Var, list[nodes.Expression]] = {}
+    for node in statements:
+        for lvalue in node.lvalues:
+            if isinstance(lvalue, nodes.NameExpr) and isinstance(lvalue.node, nodes.Var):
+                values.setdefault(lvalue.node, []).append(node.rvalue)
+    return values
+
+
+def callee_fullname(callee: nodes.Expression, callee_type: ProperType | None,
+                    named: Container[str] = ()) -> str | None:
+    """The function a callee names: as written when that is one of ``named``, else through its
+    type (aliases: ``spawn = asyncio.create_task``), else as written."""
+    written = callee.fullname if isinstance(callee, nodes.RefExpr) else None
+    if written in named:
+        return written
+    if isinstance(callee_type, CallableType) and callee_type.definition is not None:
+        return callee_type.definition.fullname
+    return written
+
+
+def iterable_item_type(typ: ProperType | None) -> ProperType | None:
+    """The item type of an iterable's type (``list[Task[None]]`` -> ``Task[None]``)."""
+    if isinstance(typ, Instance) and typ.args and typ.type.has_base("typing.Iterable"):
+        return get_proper_type(typ.args[0])
+    return None

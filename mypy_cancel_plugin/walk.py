@@ -191,6 +191,12 @@ class ScopeNodes:
         found = self.by_kind.get(kind)
         return cast("list[N]", found) if found is not None else []
 
+    @cached_property
+    def returned(self) -> list[nodes.Expression]:
+        """What the scope's own ``return`` statements give back (a lambda's body is not one)."""
+        in_lambdas = {id(lambda_.body.body[-1]) for lambda_ in self.of(nodes.LambdaExpr)}
+        return [node.expr for node in self.of(nodes.ReturnStmt) if node.expr is not None and id(node) not in in_lambdas]
+
     def encloses_any(self, block: nodes.Block, positions: list[int]) -> bool | None:
         """Whether one of ``positions`` lies inside ``block`` (``None``: not a block of this scope)."""
         inside = self._inside(block, positions)

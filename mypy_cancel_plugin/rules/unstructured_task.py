@@ -32,6 +32,7 @@ from mypy_cancel_plugin.errorcodes import (
     UNSTRUCTURED_TASK_IMPLICIT,
 )
 from mypy_cancel_plugin.evidence import COROUTINE, LOOP, TASK_GROUP, ModuleEvidence
+from mypy_cancel_plugin.static_types import callee_fullname
 
 CREATE_TASK = "asyncio.tasks.create_task"
 ENSURE_FUTURE = "asyncio.tasks.ensure_future"
@@ -185,7 +186,7 @@ class _Rule:
         ):
             return Callee(definition.fullname, None)
         callee_type = self.function.resolver.type_of(target)
-        return Callee(_callee_fullname(target, callee_type), callee_type)
+        return Callee(callee_fullname(target, callee_type, _NAMED_SPAWNERS), callee_type)
 
     def spawned_by(self, call: nodes.CallExpr, callee_info: Callee | None = None) -> str | None:
         """What a call spawns, judged by its callee, receiver and argument."""
@@ -260,11 +261,7 @@ class _Rule:
 
     def _helper_returns_unowned_task(self, defn: nodes.FuncDef) -> bool:
         helper = _Rule(self.module.scope_of(defn), self.module)
-        in_lambdas = {id(n.body.body[-1]) for n in helper.function.of(nodes.LambdaExpr)}
-        for node in helper.function.of(nodes.ReturnStmt):
-            if node.expr is None or id(node) in in_lambdas:
-                continue
-            returned = node.expr
+        for returned in helper.function.walked.returned:
             local = returned.node if isinstance(returned, nodes.NameExpr) else None
             value = helper.function.resolver.assigned_value(local) if isinstance(local, nodes.Var) else returned
             if isinstance(value, nodes.CallExpr) and (
@@ -306,12 +303,3 @@ def _constructed_task_class(callee_type: ProperType | None) -> str | None:
         return None
     info = callee_type.type_object()
     return info.name if any(info.has_base(name) for name in TASK_CLASSES) else None
-
-
-def _callee_fullname(callee: nodes.Expression, callee_type: ProperType | None) -> str | None:
-    """The function a callee names, through aliases (``spawn = asyncio.create_task``)."""
-    if isinstance(callee, nodes.RefExpr) and callee.fullname in _NAMED_SPAWNERS:
-        return callee.fullname
-    if isinstance(callee_type, CallableType) and callee_type.definition:
-        return callee_type.definition.fullname
-    return callee.fullname if isinstance(callee, nodes.RefExpr) else None
