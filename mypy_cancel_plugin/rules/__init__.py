@@ -59,13 +59,16 @@ def check_module(
         return [_failure(tree.fullname, 1, failure)]
     module.diagnostics.extend(_undefined_setting_entries(tree, settings))
     skip_unchecked = not settings.check_unannotated and not options.check_untyped_defs
-    for walked in module.scopes:
-        function = walked.function
-        if function is None:
-            _run_rules(walked, module, tree.fullname, 1)
-        elif not (skip_unchecked and function.unannotated):
-            _run_rules(walked, module, function.defn.name, function.defn.line)
-    return sorted(set(module.diagnostics))
+    try:
+        for walked in module.scopes:
+            function = walked.function
+            if function is None:
+                _run_rules(walked, module, tree.fullname, 1)
+            elif not (skip_unchecked and function.unannotated):
+                _run_rules(walked, module, function.defn.name, function.defn.line)
+        return sorted(set(module.diagnostics))
+    finally:
+        module.release()
 
 
 def _run_rules(walked: walk.ScopeNodes, module: ModuleContext, name: str, line: int) -> None:
