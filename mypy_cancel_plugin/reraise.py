@@ -599,9 +599,10 @@ class ReraiseFlow:
         if checked is None:
             return None
         left, right, same = checked
-        if self._is_given(left) != self._is_given(right) and self._holds_exception(right if self._is_given(left) else left):
-            return same
-        return None
+        if self._is_given(left) == self._is_given(right):
+            return None
+        caught = right if self._is_given(left) else left
+        return same if self._holds_exception(caught) else None
 
     def _given_when(self, condition: nodes.Expression, *, holds: bool) -> Truth:
         """Whether the exception in hand is the given one on the paths where ``condition`` is ``holds``."""
