@@ -7,6 +7,8 @@ for a condition under that assumption: ``TRUE``/``FALSE`` when the assumption de
 as mypy decides them; ``and``/``or``/``not`` combine by three-valued logic; a walrus is
 worth its value.  What the assumption says about the current task lives here
 (``CurrentTask``); what it says about the exception in hand is supplied by the caller.
+``implied`` answers the converse question for a fact some leaves state (``caught is given``):
+what a branch taken, or not taken, proves about it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from mypy.reachability import (
     MYPY_TRUE,
     infer_condition_value,
 )
-from mypy.types import AnyType, Instance, NoneType, ProperType, UnionType, get_proper_type
+from mypy.types import AnyType, Instance, LiteralType, NoneType, ProperType, UnionType, get_proper_type
 
 from mypy_cancel_plugin import semantics, walk
 from mypy_cancel_plugin.static_types import Resolver
@@ -45,6 +47,9 @@ class Truth(enum.Enum):
 
 
 Atom = Callable[[nodes.Expression], Truth]
+# A fact that some leaves of a condition state: ``True`` for a leaf that holds exactly when the
+# fact does, ``False`` for one that holds exactly when it does not, ``None`` for any other leaf.
+Fact = Callable[[nodes.Expression], "bool | None"]
 
 _STATIC_TRUTH = {ALWAYS_TRUE: Truth.TRUE, MYPY_TRUE: Truth.TRUE, ALWAYS_FALSE: Truth.FALSE, MYPY_FALSE: Truth.FALSE}
 _MIRRORED = {">": "<", "<": ">", ">=": "<=", "<=": ">=", "==": "==", "!=": "!="}
@@ -83,6 +88,18 @@ def _literal_truth(expr: nodes.Expression) -> Truth:
         return Truth.of(expr.fullname == "builtins.True")
     value = int_constant(expr)
     return Truth.UNKNOWN if value is None else Truth.of(value != 0)
+
+
+def literal_type_truth(typ: ProperType | None) -> Truth:
+    """The truth of a value whose type fixes it: ``None``, or a literal (also one mypy inferred
+    from a literal expression), enums left out."""
+    if isinstance(typ, NoneType):
+        return Truth.FALSE
+    if isinstance(typ, Instance) and typ.last_known_value is not None:
+        typ = typ.last_known_value
+    if isinstance(typ, LiteralType) and not typ.fallback.type.is_enum:
+        return Truth.of(bool(typ.value))
+    return Truth.UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -135,6 +152,37 @@ def comparison_truth(condition: nodes.ComparisonExpr, value_of: Callable[[nodes.
     if interval is None or constant is None:
         return Truth.UNKNOWN
     return interval.compare(op, constant)
+
+
+def implied(condition: nodes.Expression, atom: Atom, fact: Fact, options: Options | None, *, holds: bool) -> Truth:
+    """What ``condition`` evaluating to ``holds`` says about ``fact``: ``TRUE`` when it cannot
+    unless the fact holds, ``FALSE`` when it cannot if the fact holds, else ``UNKNOWN``.
+
+    The condition is evaluated with the fact assumed each way, so every form ``evaluate``
+    understands (``not``, ``and``/``or``, walrus, constants) proves it alike.
+    """
+
+    def assuming(value: Truth) -> Truth:
+        def leaf(expr: nodes.Expression) -> Truth:
+            states = fact(expr)
+            return atom(expr) if states is None else value if states else value.negate()
+
+        return evaluate(condition, leaf, options)
+
+    refuted = Truth.of(not holds)
+    if_true, if_false = assuming(Truth.TRUE), assuming(Truth.FALSE)
+    if if_false is refuted and if_true is not refuted:
+        return Truth.TRUE
+    if if_true is refuted and if_false is not refuted:
+        return Truth.FALSE
+    return Truth.UNKNOWN
+
+
+def identity_check(expr: nodes.Expression) -> tuple[nodes.Expression, nodes.Expression, bool] | None:
+    """``(a, b, True)`` for ``a is b``, ``(a, b, False)`` for ``a is not b``."""
+    if isinstance(expr, nodes.ComparisonExpr) and expr.operators in (["is"], ["is not"]):
+        return expr.operands[0], expr.operands[1], expr.operators == ["is"]
+    return None
 
 
 def none_check(expr: nodes.Expression) -> tuple[nodes.Expression, bool] | None:

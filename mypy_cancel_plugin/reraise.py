@@ -9,13 +9,18 @@ cancellation, a call that never returns or a helper that re-raises what it is gi
 assignment to a place that the code after the ``try`` raises.  A branch is pruned when its
 condition cannot hold while the exception in hand is the current task's cancellation and that
 task is still being cancelled (``conditions``).
+
+In a context manager's exit method, a falsy return makes the ``with`` statement raise again the
+exception the method was given (``semantics.EXIT_EXCEPTION_PARAMETER``): a path on which the
+exception in hand is known to be that one (``caught is given``, a fact the conditions on the
+path decide) re-raises it by returning ``False``/``None`` or by reaching the end of the method.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mypy import nodes
@@ -23,7 +28,16 @@ from mypy.patterns import AsPattern
 from mypy.types import AnyType, Instance, ProperType, TypeType, UninhabitedType
 
 from mypy_cancel_plugin import predicates, semantics, walk
-from mypy_cancel_plugin.conditions import CurrentTask, Truth, evaluate, none_check, place_of
+from mypy_cancel_plugin.conditions import (
+    CurrentTask,
+    Truth,
+    evaluate,
+    identity_check,
+    implied,
+    literal_type_truth,
+    none_check,
+    place_of,
+)
 
 if TYPE_CHECKING:
     from mypy.options import Options
@@ -47,6 +61,9 @@ class Escape:
     line: int
     column: int = 0
     raised: str = ""
+    # On a path that goes on (``FALLS_THROUGH``): whether the exception in hand is the one the
+    # exit method was given.  Not part of the escape's identity.
+    given: Truth = field(default=Truth.UNKNOWN, compare=False)
 
     def describe(self) -> str:
         if self.kind is EscapeKind.RAISES_OTHER:
@@ -71,6 +88,8 @@ class FunctionFacts:
 
     def __init__(self, scope: FunctionScope, options: Options | None) -> None:
         self.current_task = CurrentTask(scope.nodes, scope.resolver)
+        # In an exit method: the parameter holding the exception it was given.
+        self.given = _given_parameter(scope)
         # Statement -> (block, index) holding it, and block -> the statement it belongs to.
         self.position: dict[int, tuple[nodes.Block, int]] = {}
         self.owner: dict[int, nodes.Statement] = {}
@@ -163,21 +182,37 @@ class ReraiseFlow:
         self._carriers: set[object] = {bound} if bound is not None else set()
         # The carriers that hold one member of a caught group rather than the exception itself.
         self._member_places: set[object] = set()
+        # On the path being followed: whether the exception in hand is the one the exit method
+        # was given (``FunctionFacts.given``).  Set by the conditions the path passes.
+        self._given = Truth.UNKNOWN
 
     def escapes(self, block: nodes.Block) -> list[Escape]:
         self._follow_the_exception(block)
-        return sorted(set(self._block(block.body, block.line)), key=lambda e: (e.line, e.kind.value))
+        ends = self._block(block.body, block.line)
+        if (
+            self._origin is not None
+            and any(e.kind is EscapeKind.FALLS_THROUGH and e.given is Truth.TRUE for e in ends)
+            and self._continuation_reraises(self._origin, None, Truth.TRUE)
+        ):
+            # The given exception goes on past the try statement to a falsy return: re-raised.
+            ends = [e for e in ends if not (e.kind is EscapeKind.FALLS_THROUGH and e.given is Truth.TRUE)]
+        return sorted(set(ends), key=lambda e: (e.line, e.kind.value))
 
-    def _continuation_reraises(self, stmt: nodes.Statement, place: object) -> bool:
-        """Whether every path through the code after ``stmt`` raises ``place`` (holding the exception in hand)."""
+    def _continuation_reraises(self, stmt: nodes.Statement, place: object, given: Truth) -> bool:
+        """Whether every path through the code after ``stmt`` raises ``place`` (holding the exception
+        in hand), or, when the exception in hand is the one an exit method was given (``given``),
+        returns a falsy value or reaches the method's end."""
         flow = ReraiseFlow(self._scope, self._module, None, self._kinds, level_triggered=self._level_triggered)
-        flow._carriers = {place}
+        flow._carriers = {place} if place is not None else set()
         flow._bare_raise_is_other = True
-        for block, start in self._facts.continuation(stmt):
+        flow._given = given
+        levels = self._facts.continuation(stmt)
+        for block, start in levels:
             ending = flow._suffix_endings(block, place)[start]
             if ending is not None:
                 return ending
-        return False
+        # Every path falls off the end of the function, which returns ``None``.
+        return bool(levels) and levels[-1][0] is getattr(self._scope.defn, "body", None) and flow._exit_reraises(None)
 
     def _suffix_endings(self, block: nodes.Block, place: object) -> list[bool | None]:
         """For each index of ``block``: do the statements from there on all re-raise (``True``),
@@ -186,7 +221,7 @@ class ReraiseFlow:
         Computed once per block and place, from the end backwards, so the deferred re-raises
         of many handlers in one function stay linear.
         """
-        key = ("suffix", id(block), place, self._kinds, self._level_triggered)
+        key = ("suffix", id(block), place, self._kinds, self._level_triggered, self._given)
         memo = self._module.summaries
         if key not in memo:
             endings: list[bool | None] = [None] * (len(block.body) + 1)
@@ -271,7 +306,9 @@ class ReraiseFlow:
             return self._holds_exception(expr.value if isinstance(expr, nodes.AssignmentExpr) else expr.expr)
         if isinstance(expr, nodes.IndexExpr):
             return self._holds_exception(_group_members_of(expr.base))
-        return expr is not None and place_of(expr) in self._carriers
+        if expr is None:
+            return False
+        return place_of(expr) in self._carriers or (self._given is Truth.TRUE and self._is_given(expr))
 
     def _is_member(self, expr: nodes.Expression) -> bool:
         """``expr`` holds one member of the caught group (``group.exceptions[0]``, a loop variable over them, a copy)."""
@@ -285,19 +322,24 @@ class ReraiseFlow:
 
     def _block(self, body: Sequence[nodes.Statement], line: int) -> list[Escape]:
         escapes: list[Escape] = []
-        falling = [Escape(EscapeKind.FALLS_THROUGH, line)]
-        for statement in body:
-            if getattr(statement, "is_unreachable", False):
-                continue
-            outcome = self._statement(statement)
-            escapes.extend(e for e in outcome if e.kind is not EscapeKind.FALLS_THROUGH)
-            falling = [e for e in outcome if e.kind is EscapeKind.FALLS_THROUGH]
-            if not falling:
-                return escapes
-        return escapes + falling
+        entry = self._given
+        falling = [Escape(EscapeKind.FALLS_THROUGH, line, given=entry)]
+        try:
+            for statement in body:
+                if getattr(statement, "is_unreachable", False):
+                    continue
+                self._given = _joined(falling)  # what the paths reaching this statement know
+                outcome = self._statement(statement)
+                escapes.extend(e for e in outcome if e.kind is not EscapeKind.FALLS_THROUGH)
+                falling = [e for e in outcome if e.kind is EscapeKind.FALLS_THROUGH]
+                if not falling:
+                    return escapes
+            return escapes + falling
+        finally:
+            self._given = entry
 
     def _statement(self, stmt: nodes.Statement) -> list[Escape]:
-        falls = [Escape(EscapeKind.FALLS_THROUGH, stmt.end_line or stmt.line)]
+        falls = [Escape(EscapeKind.FALLS_THROUGH, stmt.end_line or stmt.line, given=self._given)]
         if isinstance(stmt, _SIMPLE_STATEMENTS) and self._reaches_checkpoint(stmt):
             return []  # the cancellation is raised again there
         if isinstance(stmt, nodes.Block):
@@ -305,7 +347,7 @@ class ReraiseFlow:
         if isinstance(stmt, nodes.RaiseStmt):
             return self._raise(stmt)
         if isinstance(stmt, nodes.ReturnStmt):
-            return [Escape(EscapeKind.RETURNS, stmt.line, stmt.column)]
+            return [] if self._exit_reraises(stmt.expr) else [Escape(EscapeKind.RETURNS, stmt.line, stmt.column)]
         if isinstance(stmt, nodes.BreakStmt):
             return [Escape(EscapeKind.BREAKS, stmt.line, stmt.column)]
         if isinstance(stmt, nodes.ContinueStmt):
@@ -320,8 +362,10 @@ class ReraiseFlow:
             return self._try(stmt)
         if isinstance(stmt, nodes.MatchStmt):
             return self._match(stmt)
-        if isinstance(stmt, nodes.AssertStmt) and self._truth(stmt.expr) is Truth.FALSE:
-            return []
+        if isinstance(stmt, nodes.AssertStmt):
+            if self._truth(stmt.expr) is Truth.FALSE:
+                return []
+            return [Escape(EscapeKind.FALLS_THROUGH, stmt.line, given=self._given_when(stmt.expr, holds=True))]
         if isinstance(stmt, (nodes.ExpressionStmt, nodes.AssignmentStmt)) and (
             self._facts.current_task.withdraws_cancellation(stmt)
         ):
@@ -352,24 +396,36 @@ class ReraiseFlow:
         return [Escape(EscapeKind.RAISES_OTHER, stmt.line, stmt.column, _describe_raised(expr, raised))]
 
     def _if(self, stmt: nodes.IfStmt) -> list[Escape]:
-        """The branches of an ``if``/``elif`` chain, followed iteratively (mypy nests each ``elif`` one level deeper)."""
+        """The branches of an ``if``/``elif`` chain, followed iteratively (mypy nests each ``elif`` one level deeper).
+
+        Each branch learns what its condition (and the failed ones before it) says about
+        whether the exception in hand is the given one.
+        """
         escapes: list[Escape] = []
-        while True:
-            for condition, body in zip(stmt.expr, stmt.body, strict=True):
-                truth = self._truth(condition)
-                if not body.is_unreachable and truth is not Truth.FALSE:
-                    escapes.extend(self._block(body.body, body.line))
-                if truth is Truth.TRUE:
+        outer = self._given
+        try:
+            while True:
+                for condition, body in zip(stmt.expr, stmt.body, strict=True):
+                    truth = self._truth(condition)
+                    failed = self._given  # what the paths that reach this condition know
+                    if not body.is_unreachable and truth is not Truth.FALSE:
+                        self._given = self._given_when(condition, holds=True)
+                        escapes.extend(self._block(body.body, body.line))
+                        self._given = failed
+                    if truth is Truth.TRUE:
+                        return escapes
+                    self._given = self._given_when(condition, holds=False)
+                else_body = stmt.else_body
+                if else_body is None:
+                    return escapes + [Escape(EscapeKind.FALLS_THROUGH, stmt.line, given=self._given)]
+                if else_body.is_unreachable:
                     return escapes
-            else_body = stmt.else_body
-            if else_body is None:
-                return escapes + [Escape(EscapeKind.FALLS_THROUGH, stmt.line)]
-            if else_body.is_unreachable:
-                return escapes
-            if len(else_body.body) == 1 and isinstance(else_body.body[0], nodes.IfStmt):
-                stmt = else_body.body[0]
-                continue
-            return escapes + self._block(else_body.body, else_body.line)
+                if len(else_body.body) == 1 and isinstance(else_body.body[0], nodes.IfStmt):
+                    stmt = else_body.body[0]
+                    continue
+                return escapes + self._block(else_body.body, else_body.line)
+        finally:
+            self._given = outer
 
     def _with(self, stmt: nodes.WithStmt) -> list[Escape]:
         shields = any(_shields(manager) for manager in stmt.expr)
@@ -382,7 +438,7 @@ class ReraiseFlow:
     def _loop(self, stmt: nodes.WhileStmt | nodes.ForStmt) -> list[Escape]:
         inner = self._block(stmt.body.body, stmt.line)
         escapes = [e for e in inner if e.kind not in _LOOP_EXITS and e.kind is not EscapeKind.FALLS_THROUGH]
-        breaks = [Escape(EscapeKind.FALLS_THROUGH, e.line) for e in inner if e.kind is EscapeKind.BREAKS]
+        breaks = [Escape(EscapeKind.FALLS_THROUGH, e.line, given=e.given) for e in inner if e.kind is EscapeKind.BREAKS]
         if isinstance(stmt, nodes.WhileStmt):
             runs_to_the_end = self._truth(stmt.expr) is not Truth.TRUE
         else:
@@ -393,7 +449,7 @@ class ReraiseFlow:
             return escapes + breaks
         if stmt.else_body is not None:
             return escapes + breaks + self._block(stmt.else_body.body, stmt.else_body.line)
-        return escapes + breaks + [Escape(EscapeKind.FALLS_THROUGH, stmt.end_line or stmt.line)]
+        return escapes + breaks + [Escape(EscapeKind.FALLS_THROUGH, stmt.end_line or stmt.line, given=self._given)]
 
     def _try(self, stmt: nodes.TryStmt) -> list[Escape]:
         body = self._block(stmt.body.body, stmt.line)
@@ -433,7 +489,7 @@ class ReraiseFlow:
         last_pattern, last_guard = stmt.patterns[-1], stmt.guards[-1]
         irrefutable = isinstance(last_pattern, AsPattern) and last_pattern.pattern is None
         if not (irrefutable and last_guard is None):
-            escapes.append(Escape(EscapeKind.FALLS_THROUGH, stmt.line))
+            escapes.append(Escape(EscapeKind.FALLS_THROUGH, stmt.line, given=self._given))
         return escapes
 
     # -- expressions --------------------------------------------------------------------------
@@ -505,7 +561,7 @@ class ReraiseFlow:
             return False
         places = [place_of(target) for target in stmt.lvalues]
         return any(
-            place in self._facts.raised and self._continuation_reraises(self._origin, place)
+            place in self._facts.raised and self._continuation_reraises(self._origin, place, self._given)
             for place in places
         )
 
@@ -514,6 +570,9 @@ class ReraiseFlow:
         return evaluate(condition, self._atom, self._module.options)
 
     def _atom(self, expr: nodes.Expression) -> Truth:
+        identity = self._identity(expr)
+        if identity is not None:
+            return self._given if identity else self._given.negate()
         known = self._facts.current_task.truth(expr)
         if known is not Truth.UNKNOWN:
             return known
@@ -523,6 +582,45 @@ class ReraiseFlow:
         if checked is not None and self._holds_exception(checked[0]):
             return Truth.of(not checked[1])
         return Truth.TRUE if self._holds_exception(expr) else Truth.UNKNOWN
+
+    # -- the exit protocol --------------------------------------------------------------------
+
+    def _is_given(self, expr: nodes.Expression) -> bool:
+        """``expr`` is the exit method's parameter that holds the exception it was given."""
+        while isinstance(expr, (nodes.AssignmentExpr, nodes.CastExpr)):
+            expr = expr.value if isinstance(expr, nodes.AssignmentExpr) else expr.expr
+        return isinstance(expr, nodes.NameExpr) and expr.node is not None and expr.node is self._facts.given
+
+    def _identity(self, expr: nodes.Expression) -> bool | None:
+        """For ``caught is given`` (either way round) ``True``, for ``is not`` ``False``; else ``None``."""
+        if self._facts.given is None:
+            return None
+        checked = identity_check(expr)
+        if checked is None:
+            return None
+        left, right, same = checked
+        if self._is_given(left) == self._is_given(right):
+            return None
+        caught = right if self._is_given(left) else left
+        return same if self._holds_exception(caught) else None
+
+    def _given_when(self, condition: nodes.Expression, *, holds: bool) -> Truth:
+        """Whether the exception in hand is the given one on the paths where ``condition`` is ``holds``."""
+        if self._facts.given is None or self._given is not Truth.UNKNOWN:
+            return self._given
+        return implied(condition, self._atom, self._identity, self._module.options, holds=holds)
+
+    def _exit_reraises(self, value: nodes.Expression | None) -> bool:
+        """Returning ``value`` (``None``: nothing) re-raises the exception in hand: it is the one the
+        exit method was given, and a falsy return makes the ``with`` statement raise it again."""
+        if self._given is not Truth.TRUE or self._facts.given is None:
+            return False
+        return value is None or evaluate(value, self._value_atom, self._module.options) is Truth.FALSE
+
+    def _value_atom(self, expr: nodes.Expression) -> Truth:
+        """The truth of a returned value's leaf: as a condition, else by its literal type."""
+        known = self._atom(expr)
+        return known if known is not Truth.UNKNOWN else literal_type_truth(self._resolver.type_of(expr))
 
     def _isinstance_truth(self, call: nodes.CallExpr) -> Truth:
         """``isinstance(exc, T)`` on the exception in hand."""
@@ -552,6 +650,45 @@ def _shields(manager: nodes.Expression) -> bool:
     )
 
 
+
+
+def _joined(paths: list[Escape]) -> Truth:
+    """What every one of ``paths`` knows about the given exception."""
+    known = {path.given for path in paths}
+    return known.pop() if len(known) == 1 else Truth.UNKNOWN
+
+
+def _given_parameter(scope: FunctionScope) -> nodes.Var | None:
+    """In an exit method (``semantics.EXIT_EXCEPTION_PARAMETER``), the parameter that receives the
+    exception, unless the method binds that name to something else."""
+    defn = scope.defn
+    index = semantics.EXIT_EXCEPTION_PARAMETER.get(defn.name) if defn is not None else None
+    if defn is None or index is None or defn.info is nodes.FUNC_NO_INFO or defn.is_static or defn.is_class:
+        return None
+    positional = [argument.variable for argument in defn.arguments[1:] if argument.kind.is_positional()]
+    if index >= len(positional):
+        return None
+    given = positional[index]
+    for node in scope.nodes:
+        targets: list[nodes.Node | None] = []
+        if isinstance(node, nodes.AssignmentStmt):
+            targets = list(node.lvalues)
+        elif isinstance(node, (nodes.OperatorAssignmentStmt, nodes.AssignmentExpr)):
+            targets = [node.lvalue if isinstance(node, nodes.OperatorAssignmentStmt) else node.target]
+        elif isinstance(node, nodes.ForStmt):
+            targets = [node.index]
+        elif isinstance(node, nodes.WithStmt):
+            targets = list(node.target)
+        elif isinstance(node, nodes.TryStmt):
+            targets = list(node.vars)
+        elif isinstance(node, nodes.DelStmt):
+            targets = [node.expr]
+        for target in targets:
+            if target is not None and any(
+                isinstance(name, nodes.NameExpr) and name.node is given for name in (target, *walk.descendants(target))
+            ):
+                return None
+    return given
 
 
 def _never_completes(stmt: nodes.Statement, scope: FunctionScope, options: Options | None) -> bool:

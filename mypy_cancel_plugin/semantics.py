@@ -59,7 +59,12 @@ TASK_GROUP_FACTORIES = frozenset({"anyio._core._tasks.create_task_group"})
 
 # Entering and exiting a context manager by hand, and the exit stacks that hold one open.
 ENTER_METHODS = ("__aenter__", "__enter__")
-EXIT_METHODS = frozenset({"__aexit__", "__exit__"})
+# The exit protocol: ``__exit__``/``__aexit__(self, exc_type, exc_value, traceback)`` receives the
+# exception that left the ``with`` block in its positional parameter of this index (``self`` not
+# counted).  A falsy return makes the ``with`` statement raise that exception again; a truthy one
+# suppresses it.
+EXIT_EXCEPTION_PARAMETER = {"__aexit__": 1, "__exit__": 1}
+EXIT_METHODS = frozenset(EXIT_EXCEPTION_PARAMETER)
 # Exit-stack methods that enter their argument and keep it open until the stack closes ...
 STACK_ENTER_METHODS = frozenset({"enter_async_context", "enter_context"})
 # ... the methods that close the stack (exiting what it holds) ...
