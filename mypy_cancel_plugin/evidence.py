@@ -197,8 +197,10 @@ class ModuleEvidence:
     """
 
     def __init__(self, scopes: Sequence[walk.ScopeNodes], checked_types: Mapping[nodes.Expression, Type], *,
-                 loop_names: bool) -> None:
+                 loop_names: bool,
+                 imported: Callable[[], Iterable[tuple[nodes.Var, nodes.Expression]]] = tuple) -> None:
         self._scopes: Sequence[walk.ScopeNodes] | None = scopes  # until gathered
+        self._imported = imported  # each global an import binds -> what it imports
         self._checked_types = checked_types
         self._loop_names = loop_names
         self._resolvers: dict[int, Resolver] = {}
@@ -225,6 +227,8 @@ class ModuleEvidence:
         if self._scopes is not None:
             scopes, self._scopes = self._scopes, None
             self._collect(scopes)
+            for var, value in self._imported():
+                self._values[var].append((value, None))
 
     def read_count(self, var: nodes.Var) -> int:
         """How many places of the module read ``var`` (targets it is assigned to do not count)."""
