@@ -405,7 +405,7 @@ class ModuleEvidence:
         """A value declared only awaitable: what the code it comes from makes it.
 
         A call of a plain ``def`` of this module is what its ``return``s agree on (a future it
-        hands out, or a coroutine); an inferred variable is what its values are.  Where no code
+        hands out, or a coroutine); an inferred variable is what its values agree on.  Where no code
         says more (a parameter, a ``Callable[..., Awaitable[T]]``, another module's function, a
         body that returns nothing, as a Protocol's) it is a coroutine, the common case.
         """
@@ -419,9 +419,7 @@ class ModuleEvidence:
                 ))
                 return kind if isinstance(kind, str) else None
         var = self.var_of(expr, function)
-        if var is not None and var.is_inferred and self._values.get(var):
-            return self.judge(var)
-        return COROUTINE
+        return self.judge(var) if var is not None and var.is_inferred else COROUTINE
 
     def _has_evidence(self, var: nodes.Var) -> bool:
         """Anything but a name: a declared type (an explicit ``Any`` too), values or uses."""
@@ -542,8 +540,10 @@ class ModuleEvidence:
 
     def _decide(self, var: nodes.Var) -> str | None:
         kind = kind_of_type(get_proper_type(var.type) if var.type is not None else None)
-        if kind == AWAITABLE:  # the values decide; a declared ``Awaitable`` alone is a coroutine
-            kind = None if var.is_inferred and self._values.get(var) else COROUTINE
+        if kind == AWAITABLE:  # values that agree decide; else an awaitable is a coroutine, as declared
+            values = self._values.get(var, ()) if var.is_inferred else ()
+            kind = _agree([self.kind_of(value, function) for value, function in values])
+            return COROUTINE if kind in (None, OTHER) else kind
         if kind is None:
             kind = _agree(
                 [self.kind_of(value, function) for value, function in self._values.get(var, ())]
