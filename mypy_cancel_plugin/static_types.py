@@ -243,11 +243,13 @@ def import_bindings(
         for fullname, local in pairs:
             symbol = module.names.get(local)
             target = symbol.node if symbol is not None else None
+            if not isinstance(target, nodes.Var):
+                continue  # mypy resolved the name itself (most imports): nothing to look up
             imported: nodes.SymbolNode | None = modules.get(fullname)
             if imported is None:
                 found = lookup_fully_qualified(fullname, modules)
                 imported = found.node if found is not None else None
-            if isinstance(target, nodes.Var) and imported is not None:
+            if imported is not None:
                 yield target, _reference(local, imported, statement)
 
 
