@@ -16,7 +16,7 @@ from mypy_cancel_plugin import mypy_internals, predicates, semantics, walk
 from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.errorcodes import page_url
 from mypy_cancel_plugin.evidence import ModuleEvidence
-from mypy_cancel_plugin.static_types import Resolver, values_by_name
+from mypy_cancel_plugin.static_types import Resolver, import_bindings, values_by_name
 
 T = TypeVar("T")
 
@@ -49,6 +49,8 @@ class ModuleContext:
     options: Options
     # What the module's single walk found: the top level first, then every function.
     scopes: list[walk.ScopeNodes]
+    # Every module mypy has loaded (what the module's imports refer to).
+    modules: dict[str, nodes.MypyFile] = field(default_factory=dict)
     # mypy's scope of the function the rules are checking now (``report`` files findings under it).
     enclosing: tuple[nodes.FuncDef | nodes.TypeInfo, ...] = ()
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -93,12 +95,26 @@ class ModuleContext:
     @cached_property
     def task_evidence(self) -> ModuleEvidence:
         """What the module says about its untyped values (for ``unstructured-task``), gathered once."""
-        return ModuleEvidence(self.scopes, self.checked_types, loop_names=self.settings.unstructured_task_loop_names)
+        return ModuleEvidence(self.scopes, self.checked_types, loop_names=self.settings.unstructured_task_loop_names,
+                              imported=lambda: self.imported_values)
+
+    @cached_property
+    def imported_values(self) -> list[tuple[nodes.Var, nodes.Expression]]:
+        """Each global an import of the top level binds -> what it imports (see ``import_bindings``)."""
+        top = self.scopes[0]
+        return list(import_bindings([*top.of(nodes.ImportFrom), *top.of(nodes.Import)], self.tree, self.modules))
 
     @cached_property
     def global_values(self) -> dict[nodes.Var, list[nodes.Expression]]:
-        """Each global -> the values the module's top level (and class bodies) assign to it."""
-        return values_by_name(self.scopes[0].of(nodes.AssignmentStmt))
+        """Each global -> the values the module's top level (and class bodies) assign or import to it,
+        in source order."""
+        values = values_by_name(self.scopes[0].of(nodes.AssignmentStmt))
+        imported = {var for var, _ in self.imported_values}
+        for var, value in self.imported_values:
+            values.setdefault(var, []).append(value)
+        for var in imported:
+            values[var].sort(key=lambda value: (value.line, value.column))
+        return values
 
     @cached_property
     def imported_packages(self) -> frozenset[str]:

@@ -11,6 +11,8 @@ decides:
    its calls pass for a parameter of a function defined here.  The class those values agree
    on types the value (``self.event = asyncio.Event()`` makes ``self.event.wait()`` a
    coroutine; an unannotated helper of the module has the class its ``return``s agree on).
+   A global's alternative imports are values of it.  A type that says only "awaitable" is
+   decided here too: a plain ``def -> Awaitable[T]`` of the module is what it returns.
 3. **Uses**: how the module uses the value: passed where a parameter declares an event loop
    or a coroutine, its loop-only methods called (``call_soon``, ``run_in_executor``), called
    with the result awaited (a coroutine function).
@@ -33,6 +35,7 @@ from mypy.types import (
     CallableType,
     Instance,
     NoneType,
+    Overloaded,
     ProperType,
     Type,
     TypeOfAny,
@@ -50,6 +53,9 @@ LOOP = "event loop"
 TASK_GROUP = "task group"  # any cancel scope: a task group, a nursery, or what opens them
 FUTURE = "future"  # a Future or Task: ensure_future() wraps it in nothing
 COROUTINE = "coroutine"  # an awaitable that is not a future: a task is made to run it
+# Declared awaitable, nothing more (``Awaitable[T]``, a class with ``__await__``): a future or a
+# coroutine.  Only ``kind_of_type`` says it; the evidence decides it further (``_awaitable_kind``).
+AWAITABLE = "awaitable"
 COROUTINE_FUNCTION = "coroutine function"
 OTHER = "other"  # a known type that is none of the above
 
@@ -64,6 +70,10 @@ LOOP_ONLY_METHODS = frozenset(
 ADDS_ITEM = frozenset({"append", "add", "insert", "appendleft"})
 ADDS_ITEMS_OF = frozenset({"extend", "update", "extendleft"})
 LOOP_NAME = re.compile(r"(.*_)?loop")
+_SPELLED_SEQUENCES = (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr, nodes.ListComprehension,
+                      nodes.SetComprehension, nodes.GeneratorExpr)
+# What calling an ``async def`` (or a ``@types.coroutine`` generator function) gives.
+COROUTINE_CLASSES = ("typing.Coroutine", "typing.AwaitableGenerator")
 _MAX_DEPTH = 8  # nesting of one value's expression
 _MAX_CHAIN = 64  # variables judged through one another
 
@@ -88,16 +98,20 @@ def kind_of_type(typ: ProperType | None) -> str | None:
         return TASK_GROUP
     if predicates.is_future(typ):
         return FUTURE
+    if predicates.is_instance_of(typ, COROUTINE_CLASSES) is not None:
+        return COROUTINE
     if predicates.is_instance_of(typ, ("typing.Awaitable",)) is not None or (
         isinstance(typ, Instance) and typ.type.get("__await__") is not None
     ):
-        return COROUTINE
+        return AWAITABLE
     if isinstance(typ, CallableType):
         definition = typ.definition
         if isinstance(definition, nodes.FuncDef) and definition.is_coroutine:
             return COROUTINE_FUNCTION
-        if kind_of_type(get_proper_type(typ.ret_type)) == COROUTINE:
+        if kind_of_type(get_proper_type(typ.ret_type)) in (COROUTINE, AWAITABLE):
             return COROUTINE_FUNCTION
+    if isinstance(typ, Overloaded):  # ``asyncio.sleep``: every overload a coroutine function
+        return _all_agree(kind_of_type(item) for item in typ.items) or OTHER
     return OTHER
 
 
@@ -105,6 +119,12 @@ def item_kind_of_type(typ: ProperType | None) -> str | None:
     """What the items of an iterable of this type are, by its item type."""
     item = iterable_item_type(typ)
     return kind_of_type(item) if item is not None else None
+
+
+def _all_agree(kinds: Iterable[str | None]) -> str | None:
+    """The one kind every piece of evidence gives; ``None`` when any is unknown or they differ."""
+    found = set(kinds)
+    return found.pop() if len(found) == 1 else None
 
 
 def _agree(kinds: Iterable[str | None]) -> str | None:
@@ -197,8 +217,10 @@ class ModuleEvidence:
     """
 
     def __init__(self, scopes: Sequence[walk.ScopeNodes], checked_types: Mapping[nodes.Expression, Type], *,
-                 loop_names: bool) -> None:
+                 loop_names: bool,
+                 imported: Callable[[], Iterable[tuple[nodes.Var, nodes.Expression]]] = tuple) -> None:
         self._scopes: Sequence[walk.ScopeNodes] | None = scopes  # until gathered
+        self._imported = imported  # each global an import binds -> what it imports
         self._checked_types = checked_types
         self._loop_names = loop_names
         self._resolvers: dict[int, Resolver] = {}
@@ -225,6 +247,8 @@ class ModuleEvidence:
         if self._scopes is not None:
             scopes, self._scopes = self._scopes, None
             self._collect(scopes)
+            for var, value in self._imported():
+                self._values[var].append((value, None))
 
     def read_count(self, var: nodes.Var) -> int:
         """How many places of the module read ``var`` (targets it is assigned to do not count)."""
@@ -330,7 +354,7 @@ class ModuleEvidence:
                 expected = kind_of_type(get_proper_type(signature.arg_types[index]))
                 if expected == LOOP:
                     self._use(argument, LOOP, function)
-                elif expected == COROUTINE and isinstance(argument, nodes.CallExpr):
+                elif expected in (COROUTINE, AWAITABLE) and isinstance(argument, nodes.CallExpr):
                     self._use(argument.callee, COROUTINE_FUNCTION, function)
 
     # -- judging ---------------------------------------------------------------------
@@ -351,6 +375,8 @@ class ModuleEvidence:
         """What the value of ``expr`` (in ``function``) is, by the strongest evidence that decides."""
         resolver = resolver or self.resolver(function)
         known = kind_of_type(self.type_of(expr, function, resolver))
+        if known == AWAITABLE:
+            return self._awaitable_kind(expr, function, resolver)
         if known is not None or depth > _MAX_DEPTH:
             return known
         if isinstance(expr, nodes.RefExpr):
@@ -374,6 +400,26 @@ class ModuleEvidence:
                 return judged  # values that say nothing leave the name to decide
         named = isinstance(expr, (nodes.NameExpr, nodes.MemberExpr)) and LOOP_NAME.fullmatch(expr.name)
         return LOOP if self._loop_names and named else None
+
+    def _awaitable_kind(self, expr: nodes.Expression, function: nodes.FuncDef | None, resolver: Resolver) -> str | None:
+        """A value declared only awaitable: what the code it comes from makes it.
+
+        A call of a plain ``def`` of this module is what its ``return``s agree on (a future it
+        hands out, or a coroutine); an inferred variable is what its values agree on.  Where no code
+        says more (a parameter, a ``Callable[..., Awaitable[T]]``, another module's function, a
+        body that returns nothing, as a Protocol's) it is a coroutine, the common case.
+        """
+        self._gathered()
+        if isinstance(expr, nodes.CallExpr):
+            definition = self._definition_of(expr.callee, function, resolver)
+            returned = self._returned.get(definition) if isinstance(definition, nodes.FuncDef) else None
+            if returned and isinstance(definition, nodes.FuncDef) and not definition.is_coroutine:
+                kind = self._answer("returns kind", definition, lambda: _all_agree(
+                    self.kind_of(value, definition) for value in returned
+                ))
+                return kind if isinstance(kind, str) else None
+        var = self.var_of(expr, function)
+        return self.judge(var) if var is not None and var.is_inferred else COROUTINE
 
     def _has_evidence(self, var: nodes.Var) -> bool:
         """Anything but a name: a declared type (an explicit ``Any`` too), values or uses."""
@@ -494,6 +540,10 @@ class ModuleEvidence:
 
     def _decide(self, var: nodes.Var) -> str | None:
         kind = kind_of_type(get_proper_type(var.type) if var.type is not None else None)
+        if kind == AWAITABLE:  # values that agree decide; else an awaitable is a coroutine, as declared
+            values = self._values.get(var, ()) if var.is_inferred else ()
+            kind = _agree([self.kind_of(value, function) for value, function in values])
+            return COROUTINE if kind in (None, OTHER) else kind
         if kind is None:
             kind = _agree(
                 [self.kind_of(value, function) for value, function in self._values.get(var, ())]
@@ -503,10 +553,18 @@ class ModuleEvidence:
 
     def element_kind(self, sequence: nodes.Expression, function: nodes.FuncDef | None, depth: int = 0,
                      resolver: Resolver | None = None) -> str | None:
-        """What the items of a sequence are: its type's item type, its literal items, or its values'."""
+        """What the items of a sequence are: its type's item type, its literal items, or its values'
+        (items declared only awaitable are what those say, else coroutines)."""
         known = item_kind_of_type((resolver or self.resolver(function)).type_of(sequence))
+        if known == AWAITABLE:  # the items written out say what they are; a name's values may not
+            found = self._element_kind_by_code(sequence, function, depth)
+            return COROUTINE if found is None and not isinstance(sequence, _SPELLED_SEQUENCES) else found
         if known is not None or depth > _MAX_DEPTH:
             return known
+        return self._element_kind_by_code(sequence, function, depth)
+
+    def _element_kind_by_code(self, sequence: nodes.Expression, function: nodes.FuncDef | None,
+                              depth: int) -> str | None:
         self._gathered()
         depth += 1
         if isinstance(sequence, (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr)):

@@ -47,6 +47,7 @@ class CancelPlugin(Plugin):
         # Codes off by default that the plugin's own enable_error_code switches on.
         self._switched_on = [code for code in ALL_CODES if self._settings.switches_on(code)]
         self._manager: Any = None
+        self._loaded: dict[str, MypyFile] = {}  # every module the build has loaded
         self._daemon = options.fine_grained_incremental
         # Modules already checked in this build; the daemon re-checks modules on purpose.
         self._seen: set[str] | None = None if self._daemon else set()
@@ -60,6 +61,7 @@ class CancelPlugin(Plugin):
 
     def set_modules(self, modules: dict[str, MypyFile]) -> None:
         super().set_modules(modules)
+        self._loaded = modules
         if self._manager is not None:
             return  # the daemon hands the same modules again on updates
         self._manager = mypy_internals.find_build_manager(modules)
@@ -89,7 +91,8 @@ class CancelPlugin(Plugin):
         path = errors.file
         options = errors.options
         findings = check_module(
-            tree, self._settings, options, type_map, lambda: mypy_internals.checked_source_lines(manager, path)
+            tree, self._settings, options, type_map, lambda: mypy_internals.checked_source_lines(manager, path),
+            self._loaded,
         )
         if self._daemon:
             mypy_internals.replace_findings(errors, path, OUR_CODES)

@@ -10,9 +10,11 @@ assigned to it.  ``None`` means "unknown": the rules stay silent rather than gue
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 
 from mypy import nodes
+from mypy.lookup import lookup_fully_qualified
+from mypy.util import correct_relative_import
 from mypy.types import (
     AnyType,
     CallableType,
@@ -216,6 +218,49 @@ def values_by_name(statements: Sequence[nodes.AssignmentStmt]) -> dict[nodes.Var
             if isinstance(lvalue, nodes.NameExpr) and isinstance(lvalue.node, nodes.Var):
                 values.setdefault(lvalue.node, []).append(node.rvalue)
     return values
+
+
+def import_bindings(
+    statements: Iterable[nodes.ImportBase], module: nodes.MypyFile, modules: dict[str, nodes.MypyFile]
+) -> Iterator[tuple[nodes.Var, nodes.Expression]]:
+    """Each global an import statement binds -> a reference to what that statement imports.
+
+    mypy types a name ``Any`` when its first import's module is missing (``try: from a import f``
+    / ``except ImportError: from b import f``) and keeps a ``Var`` for it: the alternatives
+    still say what it is.  An import of a module mypy has not loaded says nothing.
+    """
+    for statement in statements:
+        if isinstance(statement, nodes.ImportFrom):
+            source, _ = correct_relative_import(
+                module.fullname, statement.relative, statement.id, module.is_package_init_file()
+            )
+            pairs = [(f"{source}.{name}", as_name or name) for name, as_name in statement.names]
+        elif isinstance(statement, nodes.Import):  # ``import a.b`` binds ``a``; ``import a.b as c`` binds ``c``
+            pairs = [(name if as_name else name.partition(".")[0], as_name or name.partition(".")[0])
+                     for name, as_name in statement.ids]
+        else:
+            continue
+        for fullname, local in pairs:
+            symbol = module.names.get(local)
+            target = symbol.node if symbol is not None else None
+            if not isinstance(target, nodes.Var):
+                continue  # mypy resolved the name itself (most imports): nothing to look up
+            imported: nodes.SymbolNode | None = modules.get(fullname)
+            if imported is None:
+                found = lookup_fully_qualified(fullname, modules)
+                imported = found.node if found is not None else None
+            if imported is not None:
+                yield target, _reference(local, imported, statement)
+
+
+def _reference(name: str, node: nodes.SymbolNode, at: nodes.Context) -> nodes.NameExpr:
+    """A name expression that refers to ``node``, placed at ``at`` (an import's value)."""
+    expr = nodes.NameExpr(name)
+    expr.node = node
+    expr.fullname = node.fullname
+    expr.kind = nodes.GDEF
+    expr.set_line(at)
+    return expr
 
 
 def callee_fullname(callee: nodes.Expression, callee_type: ProperType | None,

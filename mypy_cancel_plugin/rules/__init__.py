@@ -45,8 +45,10 @@ def check_module(
     options: Options,
     checked_types: Mapping[nodes.Expression, Type],
     read_source: Callable[[], list[str]] = list,
+    modules: dict[str, nodes.MypyFile] | None = None,
 ) -> list[Diagnostic]:
-    """Every finding in ``tree``, sorted by position (``checked_types``: the checker's type map).
+    """Every finding in ``tree``, sorted by position (``checked_types``: the checker's type map;
+    ``modules``: every module mypy has loaded, by name).
 
     With ``check_unannotated`` off, functions mypy does not check (unannotated ones, unless
     ``check_untyped_defs``) are skipped.  A rule that fails on one function is reported there
@@ -54,7 +56,8 @@ def check_module(
     the module is still checked.
     """
     try:
-        module = ModuleContext(tree, settings, checked_types, read_source, options, walk.module_scopes(tree))
+        module = ModuleContext(tree, settings, checked_types, read_source, options, walk.module_scopes(tree),
+                               modules if modules is not None else {})
     except Exception as failure:  # noqa: BLE001 - a plugin bug must not crash mypy
         return [_failure(tree.fullname, 1, failure)]
     module.diagnostics.extend(_undefined_setting_entries(tree, settings))
