@@ -59,9 +59,19 @@ def is_plugin_code(code: str | None) -> bool:
     return code in PLUGIN_CODES
 
 
+NOT_COVERED = re.compile(r'Error code "(?P<code>[a-z0-9-]+)" not covered by "type: ignore')
+
+
 def is_plugin_note(diagnostic: re.Match[str]) -> bool:
-    """The note under each finding (fix and rule page); mypy prints notes without their code."""
-    return diagnostic["severity"] == "note" and "/mypy_cancel_plugin/docs/" in diagnostic["message"]
+    """A note mypy prints because of a finding: the one under it (fix and rule page; mypy prints
+    notes without their code), or mypy's hint that a ``type: ignore[other-code]`` on its line
+    does not cover the plugin's code."""
+    if diagnostic["severity"] != "note":
+        return False
+    uncovered = NOT_COVERED.match(diagnostic["message"])
+    return "/mypy_cancel_plugin/docs/" in diagnostic["message"] or (
+        uncovered is not None and is_plugin_code(uncovered["code"])
+    )
 
 
 class Run:
