@@ -25,11 +25,12 @@ from typing import Any, Protocol
 
 from mypy import errorcodes
 from mypy.errors import Errors
-from mypy.nodes import Expression, FuncDef, MypyFile, TypeInfo
+from mypy.nodes import Expression, FuncDef, MypyFile, SymbolNode, TypeInfo
 from mypy.options import Options
 from mypy.scope import Scope
 from mypy.types import Type
-from mypy.util import decode_python_encoding
+from mypy.lookup import lookup_fully_qualified
+from mypy.util import correct_relative_import, decode_python_encoding
 
 TypeMap = Mapping[Expression, Type]
 # Line ends for Python's tokenizer: not form feeds and the other ``str.splitlines`` separators.
@@ -217,6 +218,17 @@ def checked_source_lines(manager: Any, path: str) -> list[str]:
     except OSError:
         return []
     return _LINE_BREAK.split(decode_python_encoding(data))
+
+
+def imported_module_name(module: MypyFile, relative: int, imported: str) -> str:
+    """The absolute name of the module an import statement of ``module`` names (``from ..a import b``)."""
+    return correct_relative_import(module.fullname, relative, imported, module.is_package_init_file())[0]
+
+
+def definition_named(fullname: str, modules: dict[str, MypyFile]) -> SymbolNode | None:
+    """What a fully qualified name refers to, in the modules mypy has loaded (``None``: not there)."""
+    found = lookup_fully_qualified(fullname, modules)
+    return found.node if found is not None else None
 
 
 def request_daemon_restart(manager: Any, reason: str) -> None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 
 from mypy import nodes
-from mypy.lookup import lookup_fully_qualified
-from mypy.util import correct_relative_import
 from mypy.types import (
     AnyType,
     CallableType,
@@ -30,6 +28,8 @@ from mypy.types import (
     UnionType,
     get_proper_type,
 )
+
+from mypy_cancel_plugin import mypy_internals
 
 _MAX_DEPTH = 8
 
@@ -231,9 +231,7 @@ def import_bindings(
     """
     for statement in statements:
         if isinstance(statement, nodes.ImportFrom):
-            source, _ = correct_relative_import(
-                module.fullname, statement.relative, statement.id, module.is_package_init_file()
-            )
+            source = mypy_internals.imported_module_name(module, statement.relative, statement.id)
             pairs = [(f"{source}.{name}", as_name or name) for name, as_name in statement.names]
         elif isinstance(statement, nodes.Import):  # ``import a.b`` binds ``a``; ``import a.b as c`` binds ``c``
             pairs = [(name if as_name else name.partition(".")[0], as_name or name.partition(".")[0])
@@ -245,10 +243,7 @@ def import_bindings(
             target = symbol.node if symbol is not None else None
             if not isinstance(target, nodes.Var):
                 continue  # mypy resolved the name itself (most imports): nothing to look up
-            imported: nodes.SymbolNode | None = modules.get(fullname)
-            if imported is None:
-                found = lookup_fully_qualified(fullname, modules)
-                imported = found.node if found is not None else None
+            imported = modules.get(fullname) or mypy_internals.definition_named(fullname, modules)
             if imported is not None:
                 yield target, _reference(local, imported, statement)
 

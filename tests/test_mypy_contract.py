@@ -46,6 +46,23 @@ def test_this_mypy_has_every_internal_the_plugin_uses() -> None:
     assert mypy_internals.contract_problems() == []
 
 
+def test_imports_resolve_through_mypys_own_helpers() -> None:
+    """``from ..a import b`` in a package's submodule, and a name looked up in the loaded modules."""
+    package = nodes.MypyFile([], [])
+    package._fullname = "pkg.sub.mod"
+    package.path = "pkg/sub/mod.py"
+    assert mypy_internals.imported_module_name(package, 2, "a") == "pkg.a"
+    assert mypy_internals.imported_module_name(package, 0, "asyncio") == "asyncio"
+    function = nodes.FuncDef("spawn", [], nodes.Block([]))
+    function._fullname = "pkg.a.spawn"
+    module = nodes.MypyFile([], [])
+    module._fullname = "pkg.a"
+    module.names = nodes.SymbolTable({"spawn": nodes.SymbolTableNode(nodes.GDEF, function)})
+    assert mypy_internals.definition_named("pkg.a.spawn", {"pkg.a": module}) is function
+    assert mypy_internals.definition_named("pkg.a.missing", {"pkg.a": module}) is None
+    assert mypy_internals.definition_named("nowhere.spawn", {"pkg.a": module}) is None
+
+
 def test_the_contract_check_notices_a_missing_hand_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mypy_internals, "_source_text", lambda module: "nothing here")
     problems = mypy_internals.contract_problems()
