@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 
 import pytest
 from mypy.version import __version__ as mypy_version
@@ -21,3 +23,16 @@ needs_parallel_workers = pytest.mark.skipif(MYPY_RELEASE < (2, 0), reason="mypy 
 needs_working_daemon = pytest.mark.skipif(
     MYPY_RELEASE < (1, 19), reason="mypy < 1.19's daemon crashes on these sequences without any plugin"
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A mypy cache of its own for this run of the suite.
+
+    pytest-mypy-plugins keeps the cache of its mypy runs under its testing base, the system's
+    temporary directory unless told otherwise, one per xdist worker but the same for every mypy
+    release and every suite on the machine: a run of the suite on another mypy, started before,
+    left a cache that made mypy 2.0.0 crash while reading it.
+    """
+    if getattr(config.option, "mypy_testing_base", None) == tempfile.gettempdir():
+        config.option.mypy_testing_base = tempfile.mkdtemp(prefix="mypy-cancel-plugin-tests-")
+        config.add_cleanup(lambda: shutil.rmtree(config.option.mypy_testing_base, ignore_errors=True))
