@@ -39,6 +39,7 @@ from mypy.types import (
     ProperType,
     Type,
     TypeOfAny,
+    TypeType,
     TypeVarType,
     UninhabitedType,
     UnionType,
@@ -46,7 +47,7 @@ from mypy.types import (
 )
 
 from mypy_cancel_plugin import predicates, walk
-from mypy_cancel_plugin.static_types import Resolver, iterable_item_type, member_type, return_type
+from mypy_cancel_plugin.static_types import Resolver, class_object_type, declared_type, iterable_item_type, member_type, return_type
 
 # What a value is, as far as spawning tasks goes.
 LOOP = "event loop"
@@ -76,6 +77,7 @@ _SPELLED_SEQUENCES = (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr, nodes.List
 COROUTINE_CLASSES = ("typing.Coroutine", "typing.AwaitableGenerator")
 _MAX_DEPTH = 8  # nesting of one value's expression
 _MAX_CHAIN = 64  # variables judged through one another
+_MAX_ROUNDS = 4  # of binding constructions through variables that hold a class
 
 
 def kind_of_type(typ: ProperType | None) -> str | None:
@@ -146,15 +148,29 @@ def _declared(var: nodes.Var) -> bool:
     return declared is not None and not unannotated and not (isinstance(declared, NoneType) and var.is_inferred)
 
 
-def _one_class(types: Iterable[ProperType | None]) -> Instance | None:
-    """The instance type all known, non-``None`` types agree on (by class), if there is one."""
+def _one_class(types: Iterable[ProperType | None]) -> Instance | TypeType | None:
+    """The type all known, non-``None`` types agree on (by class), if there is one: instances of
+    one class, or that class object itself (``factory = Connection``: calling it constructs one)."""
     found = [typ for typ in types if typ is not None and not isinstance(typ, (NoneType, AnyType))]
-    if found and all(isinstance(typ, Instance) for typ in found):
-        classes = {typ.type for typ in found if isinstance(typ, Instance)}
-        if len(classes) == 1:
-            first = found[0]
-            assert isinstance(first, Instance)
-            return first
+    instances = {typ.type for typ in found if isinstance(typ, Instance)}
+    constructed = {class_constructed(typ) for typ in found if not isinstance(typ, Instance)}
+    if len(instances) == 1 and not constructed:
+        first = found[0]
+        assert isinstance(first, Instance)
+        return first
+    if len(constructed) == 1 and not instances:
+        (info,) = constructed
+        return class_object_type(info) if info is not None else None
+    return None
+
+
+def class_constructed(typ: ProperType | None) -> nodes.TypeInfo | None:
+    """The class a call of a value of this type constructs: ``type[C]``, or the class object ``C``
+    (mypy types a variable holding a class as its constructor's signature)."""
+    if isinstance(typ, TypeType) and isinstance(typ.item, Instance):
+        return typ.item.type
+    if isinstance(typ, CallableType) and typ.is_type_obj():
+        return typ.type_object()
     return None
 
 
@@ -241,6 +257,10 @@ class ModuleEvidence:
         self._judged: dict[tuple[str, object], object] = {}
         self._judging: set[tuple[str, object]] = set()
         self._incomplete = False
+        self._defined: set[int] = set()  # the module's own functions
+        # calls of a variable or attribute (``self.factory(...)``): what it holds is known only
+        # once every value is in (``_bind_constructions``)
+        self._variable_calls: list[tuple[nodes.CallExpr, nodes.FuncDef | None]] = []
 
     def _gathered(self) -> None:
         """Gather the module's facts, once, before the first question that needs them."""
@@ -249,6 +269,7 @@ class ModuleEvidence:
             self._collect(scopes)
             for var, value in self._imported():
                 self._values[var].append((value, None))
+            self._bind_constructions()
 
     def read_count(self, var: nodes.Var) -> int:
         """How many places of the module read ``var`` (targets it is assigned to do not count)."""
@@ -259,7 +280,7 @@ class ModuleEvidence:
 
     def _collect(self, scopes: Sequence[walk.ScopeNodes]) -> None:
         """Visit only the kinds of node that bind, read or pass on a value, kind by kind."""
-        defined: set[int] = set()
+        defined = self._defined
         for scope in scopes:
             for defn in scope.of(nodes.FuncDef):
                 self._enter_function(defn)
@@ -297,7 +318,7 @@ class ModuleEvidence:
                 if isinstance(name.node, nodes.Var) and id(name) not in written:
                     self._reads[name.node] += 1
             for call in scope.of(nodes.CallExpr):
-                self._call(call, function, defined)
+                self._call(call, function)
 
     def _enter_function(self, defn: nodes.FuncDef) -> None:
         for argument in defn.arguments:
@@ -322,12 +343,8 @@ class ModuleEvidence:
         if var is not None:
             self._uses[var].add(kind)
 
-    def _call(self, call: nodes.CallExpr, function: nodes.FuncDef | None, defined: set[int]) -> None:
-        """Record what a call says about its receiver, its arguments and its callee's parameters.
-
-        Parameters are bound only for functions of this module (``defined``): their bodies and
-        arguments are here; other modules' may come from the cache without them.
-        """
+    def _call(self, call: nodes.CallExpr, function: nodes.FuncDef | None) -> None:
+        """Record what a call says about its receiver, its arguments and its callee's parameters."""
         callee = call.callee
         if isinstance(callee, nodes.MemberExpr) and callee.name in LOOP_ONLY_METHODS:
             self._use(callee.expr, LOOP, function)
@@ -338,16 +355,12 @@ class ModuleEvidence:
                 added[container].append((call.args[-1], function))
         resolver = self.resolver(function)
         target = resolver.definition_of(callee)
-        if isinstance(target, nodes.TypeInfo):
-            init = target.get("__init__")
-            target = init.node if init is not None and isinstance(init.node, nodes.FuncDef) else None
-            bound = True
-        else:
-            bound = isinstance(target, nodes.FuncDef) and isinstance(callee, nodes.MemberExpr) and bool(target.info)
-        # a value passed for a parameter is a value of it
-        if isinstance(target, nodes.FuncDef) and id(target) in defined:
-            for argument, index in formal_arguments(call, target.arg_names, target.arg_kinds, bound):
-                self._values[target.arguments[index].variable].append((argument, function))
+        if isinstance(target, nodes.Var):
+            self._variable_calls.append((call, function))
+        elif isinstance(target, (nodes.TypeInfo, nodes.TypeAlias)):
+            self._bind_arguments(call, function, class_constructed(declared_type(target)))
+        elif isinstance(target, nodes.FuncDef):
+            self._bind_arguments(call, function, target)
         signature = resolver.type_of(callee)
         if isinstance(signature, CallableType):  # a value passed where a type is declared is of it
             for argument, index in formal_arguments(call, signature.arg_names, signature.arg_kinds, False):
@@ -356,6 +369,39 @@ class ModuleEvidence:
                     self._use(argument, LOOP, function)
                 elif expected in (COROUTINE, AWAITABLE) and isinstance(argument, nodes.CallExpr):
                     self._use(argument.callee, COROUTINE_FUNCTION, function)
+
+    def _bind_arguments(self, call: nodes.CallExpr, function: nodes.FuncDef | None,
+                        callee: nodes.SymbolNode | None) -> None:
+        """A value passed for a parameter of a function of this module (a class's: its ``__init__``)
+        is a value of that parameter.  Other modules' functions may come from the cache without
+        their bodies and arguments."""
+        bound = isinstance(call.callee, nodes.MemberExpr) and isinstance(callee, nodes.FuncDef) and bool(callee.info)
+        if isinstance(callee, nodes.TypeInfo):
+            init = callee.get("__init__")
+            callee, bound = (init.node if init is not None else None), True
+        if isinstance(callee, nodes.FuncDef) and id(callee) in self._defined:
+            for argument, index in formal_arguments(call, callee.arg_names, callee.arg_kinds, bound):
+                self._values[callee.arguments[index].variable].append((argument, function))
+
+    def _bind_constructions(self) -> None:
+        """Bind the arguments of calls of a variable that holds a class: ``self.factory(a, b)``
+        constructs what the module's values of ``self.factory`` agree on.
+
+        Those values are known only now, and binding adds values, so answers worked out while
+        binding are dropped; a round that binds more may let another call resolve.
+        """
+        pending = self._variable_calls
+        for _ in range(_MAX_ROUNDS):
+            constructed = [(call, function, class_constructed(self.type_of(call.callee, function)))
+                           for call, function in pending]
+            pending = [(call, function) for call, function, info in constructed if info is None]
+            if len(pending) == len(constructed):
+                break
+            for call, function, info in constructed:
+                if info is not None:
+                    self._bind_arguments(call, function, info)
+            self._judged.clear()
+        self._variable_calls = []
 
     # -- judging ---------------------------------------------------------------------
 
@@ -533,10 +579,10 @@ class ModuleEvidence:
         ])
 
     def _agreed_class(self, question: str, subject: object,
-                      types: Callable[[], Iterable[ProperType | None]]) -> Instance | None:
+                      types: Callable[[], Iterable[ProperType | None]]) -> Instance | TypeType | None:
         """The class ``types()`` agree on, worked out once per question and subject."""
         typ = self._answer(question, subject, lambda: _one_class(types()))
-        return typ if isinstance(typ, Instance) else None
+        return typ if isinstance(typ, (Instance, TypeType)) else None
 
     def _decide(self, var: nodes.Var) -> str | None:
         kind = kind_of_type(get_proper_type(var.type) if var.type is not None else None)
