@@ -13,6 +13,9 @@ decides:
    coroutine; an unannotated helper of the module has the class its ``return``s agree on).
    A global's alternative imports are values of it.  A type that says only "awaitable" is
    decided here too: a plain ``def -> Awaitable[T]`` of the module is what it returns.
+   A value follows where it goes: a variable holding a class constructs it when called (its
+   arguments are values of ``__init__``'s parameters), and what is stored in a container
+   (``c[k] = v``, ``c.append(v)``) is what reading it gives (``c[k]``, ``c.values()``).
 3. **Uses**: how the module uses the value: passed where a parameter declares an event loop
    or a coroutine, its loop-only methods called (``call_soon``, ``run_in_executor``), called
    with the result awaited (a coroutine function).
@@ -70,6 +73,10 @@ LOOP_ONLY_METHODS = frozenset(
 # last argument; ``extend(xs)``/``update(xs)`` add the items of it.
 ADDS_ITEM = frozenset({"append", "add", "insert", "appendleft"})
 ADDS_ITEMS_OF = frozenset({"extend", "update", "extendleft"})
+# ``c.values()``: what a mapping holds under its keys (iterating ``c`` itself gives the keys).
+STORED_VALUES = "values"
+# How a container holds what the module puts into it (``ModuleEvidence._held``).
+ITEM, ITEMS, CONTAINER = "item", "items", "container"
 LOOP_NAME = re.compile(r"(.*_)?loop")
 _SPELLED_SEQUENCES = (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr, nodes.ListComprehension,
                       nodes.SetComprehension, nodes.GeneratorExpr)
@@ -142,9 +149,10 @@ def _agree(kinds: Iterable[str | None]) -> str | None:
 
 def _declared(var: nodes.Var) -> bool:
     """Whether a variable has a type of its own (an explicit ``Any`` too): not an unannotated
-    one, nor the ``None`` mypy infers from a first ``self.x = None`` that later code replaces."""
+    one, nor the ``None`` mypy infers from a first ``self.x = None`` that later code replaces, nor
+    the ``Any`` it infers from an untyped value (``for cmd in self.pending.values()``)."""
     declared = get_proper_type(var.type) if var.type is not None else None
-    unannotated = isinstance(declared, AnyType) and declared.type_of_any == TypeOfAny.unannotated
+    unannotated = isinstance(declared, AnyType) and (declared.type_of_any == TypeOfAny.unannotated or var.is_inferred)
     return declared is not None and not unannotated and not (isinstance(declared, NoneType) and var.is_inferred)
 
 
@@ -247,6 +255,8 @@ class ModuleEvidence:
         # Var -> what the module puts into the container it holds: items, and sequences of items
         self._items: dict[nodes.Var, list[tuple[nodes.Expression, nodes.FuncDef | None]]] = defaultdict(list)
         self._items_of: dict[nodes.Var, list[tuple[nodes.Expression, nodes.FuncDef | None]]] = defaultdict(list)
+        # Var -> values stored in the container it holds by key or index (``c[k] = v``)
+        self._stored: dict[nodes.Var, list[tuple[nodes.Expression, nodes.FuncDef | None]]] = defaultdict(list)
         self._uses: dict[nodes.Var, set[str]] = defaultdict(set)
         self._reads: Counter[nodes.Var] = Counter()
         self._self_class: dict[nodes.Var, nodes.TypeInfo] = {}
@@ -329,6 +339,11 @@ class ModuleEvidence:
             self._self_class[own] = defn.info
 
     def _bind(self, target: nodes.Expression, value: nodes.Expression, function: nodes.FuncDef | None) -> None:
+        if isinstance(target, nodes.IndexExpr):  # ``c[k] = v``: a value the container holds, not one of ``c``
+            container = self.var_of(target.base, function)
+            if container is not None:
+                self._stored[container].append((value, function))
+            return
         var = self.var_of(target, function)
         if var is not None:
             self._values[var].append((value, function))
@@ -439,6 +454,8 @@ class ModuleEvidence:
             return self.kind_of(expr.value, function, depth)
         if isinstance(expr, nodes.CallExpr):
             return COROUTINE if self.kind_of(expr.callee, function, depth) == COROUTINE_FUNCTION else None
+        if isinstance(expr, nodes.IndexExpr):
+            return self._stored_kind(expr.base, function)
         var = self.var_of(expr, function)
         if var is not None and self._has_evidence(var):
             judged = self.judge(var)
@@ -516,11 +533,13 @@ class ModuleEvidence:
         """
         known = (resolver or self.resolver(function)).type_of(expr)
         if (known is not None and not isinstance(known, (AnyType, NoneType))) or depth > _MAX_DEPTH or not isinstance(
-            expr, (nodes.RefExpr, nodes.CallExpr)
+            expr, (nodes.RefExpr, nodes.CallExpr, nodes.IndexExpr)
         ):
             return known
         self._gathered()
         depth += 1
+        if isinstance(expr, nodes.IndexExpr):
+            return self._stored_type(expr.base, function)
         if isinstance(expr, nodes.CallExpr):
             definition = self._definition_of(expr.callee, function)
             if isinstance(definition, nodes.FuncDef) and definition.type is None:
@@ -564,6 +583,9 @@ class ModuleEvidence:
             return item
         if isinstance(sequence, (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr)):
             return _one_class(self.type_of(item, function) for item in sequence.items)
+        container = _values_of(sequence)
+        if container is not None:
+            return self._stored_type(container, function)
         var = self.var_of(sequence, function)
         if var is None:
             return None
@@ -572,6 +594,30 @@ class ModuleEvidence:
             *(self.type_of(item, where) for item, where in self._items.get(var, ())),
             *(self._item_type(items, where) for items, where in self._items_of.get(var, ())),
         ])
+
+    def _stored_type(self, container: nodes.Expression, function: nodes.FuncDef | None) -> ProperType | None:
+        """The class of what a container holds under its keys or indexes (``c[k]``, ``c.values()``)."""
+        if isinstance(container, nodes.DictExpr):
+            return _one_class(self.type_of(value, function) for _, value in container.items)
+        var = self.var_of(container, function)
+        if var is None:
+            return None
+        return self._agreed_class("stored type", var, lambda: [
+            (self._stored_type if held == CONTAINER else self._item_type if held == ITEMS else self.type_of)(expr, where)
+            for held, expr, where in self._held(var)
+        ])
+
+    def _held(self, var: nodes.Var) -> Iterator[tuple[str, nodes.Expression, nodes.FuncDef | None]]:
+        """What the module puts into the container ``var`` holds, as it is read by key or index:
+        a value stored (``c[k] = v``) or added (``c.append(v)``), the ``ITEMS`` of a sequence added
+        (``c.extend(vs)``, ``c.update(...)``), or another ``CONTAINER`` assigned to ``var``, whose
+        stored values it shares.  Keys are not among them: ``for k in c`` does not read these."""
+        for value, where in [*self._stored.get(var, ()), *self._items.get(var, ())]:
+            yield ITEM, value, where
+        for items, where in self._items_of.get(var, ()):
+            yield ITEMS, items, where
+        for value, where in self._values.get(var, ()):
+            yield CONTAINER, value, where
 
     def _returned_type(self, defn: nodes.FuncDef) -> ProperType | None:
         return self._agreed_class("returns", defn, lambda: [
@@ -619,6 +665,9 @@ class ModuleEvidence:
             sequence = sequence.generator
         if isinstance(sequence, nodes.GeneratorExpr):
             return self.kind_of(sequence.left_expr, function, depth)
+        container = _values_of(sequence)
+        if container is not None:
+            return self._stored_kind(container, function)
         var = self.var_of(sequence, function)
         if var is None:
             return None
@@ -627,3 +676,22 @@ class ModuleEvidence:
             *(self.kind_of(item, where, depth) for item, where in self._items.get(var, ())),
             *(self.element_kind(items, where, depth) for items, where in self._items_of.get(var, ())),
         ])
+
+    def _stored_kind(self, container: nodes.Expression, function: nodes.FuncDef | None) -> str | None:
+        """What the values a container holds under its keys or indexes are (``c[k]``, ``c.values()``)."""
+        if isinstance(container, nodes.DictExpr):
+            return _agree(self.kind_of(value, function) for _, value in container.items)
+        var = self.var_of(container, function)
+        if var is None:
+            return None
+        kind = self._answer("stored kind", var, lambda: _agree([
+            (self._stored_kind if held == CONTAINER else self.element_kind if held == ITEMS else self.kind_of)(expr, where)
+            for held, expr, where in self._held(var)
+        ]))
+        return kind if isinstance(kind, str) else None
+
+
+def _values_of(sequence: nodes.Expression) -> nodes.Expression | None:
+    """The container whose stored values ``sequence`` is: ``c`` of ``c.values()``."""
+    callee = sequence.callee if isinstance(sequence, nodes.CallExpr) and not sequence.args else None
+    return callee.expr if isinstance(callee, nodes.MemberExpr) and callee.name == STORED_VALUES else None
