@@ -29,6 +29,7 @@ none of the kinds in particular, and no name decides it.  Evidence is gathered i
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -50,7 +51,14 @@ from mypy.types import (
 )
 
 from mypy_cancel_plugin import predicates, walk
-from mypy_cancel_plugin.static_types import Resolver, class_object_type, declared_type, iterable_item_type, member_type, return_type
+from mypy_cancel_plugin.static_types import (
+    Resolver,
+    class_object_type,
+    declared_type,
+    iterable_item_type,
+    member_type,
+    return_type,
+)
 
 # What a value is, as far as spawning tasks goes.
 LOOP = "event loop"
@@ -75,8 +83,6 @@ ADDS_ITEM = frozenset({"append", "add", "insert", "appendleft"})
 ADDS_ITEMS_OF = frozenset({"extend", "update", "extendleft"})
 # ``c.values()``: what a mapping holds under its keys (iterating ``c`` itself gives the keys).
 STORED_VALUES = "values"
-# How a container holds what the module puts into it (``ModuleEvidence._held``).
-ITEM, ITEMS, CONTAINER = "item", "items", "container"
 LOOP_NAME = re.compile(r"(.*_)?loop")
 _SPELLED_SEQUENCES = (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr, nodes.ListComprehension,
                       nodes.SetComprehension, nodes.GeneratorExpr)
@@ -85,6 +91,8 @@ COROUTINE_CLASSES = ("typing.Coroutine", "typing.AwaitableGenerator")
 _MAX_DEPTH = 8  # nesting of one value's expression
 _MAX_CHAIN = 64  # variables judged through one another
 _MAX_ROUNDS = 4  # of binding constructions through variables that hold a class
+T = TypeVar("T")
+Reader = Callable[[nodes.Expression, "nodes.FuncDef | None"], T]  # what an expression in a function gives
 
 
 def kind_of_type(typ: ProperType | None) -> str | None:
@@ -602,22 +610,20 @@ class ModuleEvidence:
         var = self.var_of(container, function)
         if var is None:
             return None
-        return self._agreed_class("stored type", var, lambda: [
-            (self._stored_type if held == CONTAINER else self._item_type if held == ITEMS else self.type_of)(expr, where)
-            for held, expr, where in self._held(var)
-        ])
+        return self._agreed_class("stored type", var, lambda: self._held(
+            var, self.type_of, self._item_type, self._stored_type
+        ))
 
-    def _held(self, var: nodes.Var) -> Iterator[tuple[str, nodes.Expression, nodes.FuncDef | None]]:
-        """What the module puts into the container ``var`` holds, as it is read by key or index:
-        a value stored (``c[k] = v``) or added (``c.append(v)``), the ``ITEMS`` of a sequence added
-        (``c.extend(vs)``, ``c.update(...)``), or another ``CONTAINER`` assigned to ``var``, whose
-        stored values it shares.  Keys are not among them: ``for k in c`` does not read these."""
-        for value, where in [*self._stored.get(var, ()), *self._items.get(var, ())]:
-            yield ITEM, value, where
-        for items, where in self._items_of.get(var, ()):
-            yield ITEMS, items, where
-        for value, where in self._values.get(var, ()):
-            yield CONTAINER, value, where
+    def _held(self, var: nodes.Var, value: Reader[T], items: Reader[T], container: Reader[T]) -> list[T]:
+        """What the module puts into the container ``var`` holds, as reading it by key or index
+        gives it: each ``value`` stored (``c[k] = v``) or added (``c.append(v)``), the ``items`` of
+        a sequence added (``c.extend(vs)``, ``c.update(...)``), and what another ``container``
+        assigned to ``var`` holds.  Keys are not among them: ``for k in c`` does not read these."""
+        return [
+            *(value(expr, where) for expr, where in [*self._stored.get(var, ()), *self._items.get(var, ())]),
+            *(items(expr, where) for expr, where in self._items_of.get(var, ())),
+            *(container(expr, where) for expr, where in self._values.get(var, ())),
+        ]
 
     def _returned_type(self, defn: nodes.FuncDef) -> ProperType | None:
         return self._agreed_class("returns", defn, lambda: [
@@ -684,10 +690,9 @@ class ModuleEvidence:
         var = self.var_of(container, function)
         if var is None:
             return None
-        kind = self._answer("stored kind", var, lambda: _agree([
-            (self._stored_kind if held == CONTAINER else self.element_kind if held == ITEMS else self.kind_of)(expr, where)
-            for held, expr, where in self._held(var)
-        ]))
+        kind = self._answer("stored kind", var, lambda: _agree(self._held(
+            var, self.kind_of, self.element_kind, self._stored_kind
+        )))
         return kind if isinstance(kind, str) else None
 
 
