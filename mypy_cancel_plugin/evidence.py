@@ -13,6 +13,9 @@ decides:
    coroutine; an unannotated helper of the module has the class its ``return``s agree on).
    A global's alternative imports are values of it.  A type that says only "awaitable" is
    decided here too: a plain ``def -> Awaitable[T]`` of the module is what it returns.
+   A value follows where it goes: a variable holding a class constructs it when called (its
+   arguments are values of ``__init__``'s parameters), and what is stored in a container
+   (``c[k] = v``, ``c.append(v)``) is what reading it gives (``c[k]``, ``c.values()``).
 3. **Uses**: how the module uses the value: passed where a parameter declares an event loop
    or a coroutine, its loop-only methods called (``call_soon``, ``run_in_executor``), called
    with the result awaited (a coroutine function).
@@ -26,6 +29,7 @@ none of the kinds in particular, and no name decides it.  Evidence is gathered i
 from __future__ import annotations
 
 import re
+from typing import TypeVar
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -39,6 +43,7 @@ from mypy.types import (
     ProperType,
     Type,
     TypeOfAny,
+    TypeType,
     TypeVarType,
     UninhabitedType,
     UnionType,
@@ -46,7 +51,14 @@ from mypy.types import (
 )
 
 from mypy_cancel_plugin import predicates, walk
-from mypy_cancel_plugin.static_types import Resolver, iterable_item_type, member_type, return_type
+from mypy_cancel_plugin.static_types import (
+    Resolver,
+    class_object_type,
+    declared_type,
+    iterable_item_type,
+    member_type,
+    return_type,
+)
 
 # What a value is, as far as spawning tasks goes.
 LOOP = "event loop"
@@ -69,6 +81,8 @@ LOOP_ONLY_METHODS = frozenset(
 # last argument; ``extend(xs)``/``update(xs)`` add the items of it.
 ADDS_ITEM = frozenset({"append", "add", "insert", "appendleft"})
 ADDS_ITEMS_OF = frozenset({"extend", "update", "extendleft"})
+# ``c.values()``: what a mapping holds under its keys (iterating ``c`` itself gives the keys).
+STORED_VALUES = "values"
 LOOP_NAME = re.compile(r"(.*_)?loop")
 _SPELLED_SEQUENCES = (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr, nodes.ListComprehension,
                       nodes.SetComprehension, nodes.GeneratorExpr)
@@ -76,6 +90,9 @@ _SPELLED_SEQUENCES = (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr, nodes.List
 COROUTINE_CLASSES = ("typing.Coroutine", "typing.AwaitableGenerator")
 _MAX_DEPTH = 8  # nesting of one value's expression
 _MAX_CHAIN = 64  # variables judged through one another
+_MAX_ROUNDS = 4  # of binding constructions through variables that hold a class
+T = TypeVar("T")
+Reader = Callable[[nodes.Expression, "nodes.FuncDef | None"], T]  # what an expression in a function gives
 
 
 def kind_of_type(typ: ProperType | None) -> str | None:
@@ -140,21 +157,36 @@ def _agree(kinds: Iterable[str | None]) -> str | None:
 
 def _declared(var: nodes.Var) -> bool:
     """Whether a variable has a type of its own (an explicit ``Any`` too): not an unannotated
-    one, nor the ``None`` mypy infers from a first ``self.x = None`` that later code replaces."""
+    one, nor the ``None`` mypy infers from a first ``self.x = None`` that later code replaces, nor
+    the ``Any`` it infers from an untyped value (``for cmd in self.pending.values()``)."""
     declared = get_proper_type(var.type) if var.type is not None else None
-    unannotated = isinstance(declared, AnyType) and declared.type_of_any == TypeOfAny.unannotated
+    unannotated = isinstance(declared, AnyType) and (declared.type_of_any == TypeOfAny.unannotated or var.is_inferred)
     return declared is not None and not unannotated and not (isinstance(declared, NoneType) and var.is_inferred)
 
 
-def _one_class(types: Iterable[ProperType | None]) -> Instance | None:
-    """The instance type all known, non-``None`` types agree on (by class), if there is one."""
+def _one_class(types: Iterable[ProperType | None]) -> Instance | TypeType | None:
+    """The type all known, non-``None`` types agree on (by class), if there is one: instances of
+    one class, or that class object itself (``factory = Connection``: calling it constructs one)."""
     found = [typ for typ in types if typ is not None and not isinstance(typ, (NoneType, AnyType))]
-    if found and all(isinstance(typ, Instance) for typ in found):
-        classes = {typ.type for typ in found if isinstance(typ, Instance)}
-        if len(classes) == 1:
-            first = found[0]
-            assert isinstance(first, Instance)
-            return first
+    instances = {typ.type for typ in found if isinstance(typ, Instance)}
+    constructed = {class_constructed(typ) for typ in found if not isinstance(typ, Instance)}
+    if len(instances) == 1 and not constructed:
+        first = found[0]
+        assert isinstance(first, Instance)
+        return first
+    if len(constructed) == 1 and not instances:
+        (info,) = constructed
+        return class_object_type(info) if info is not None else None
+    return None
+
+
+def class_constructed(typ: ProperType | None) -> nodes.TypeInfo | None:
+    """The class a call of a value of this type constructs: ``type[C]``, or the class object ``C``
+    (mypy types a variable holding a class as its constructor's signature)."""
+    if isinstance(typ, TypeType) and isinstance(typ.item, Instance):
+        return typ.item.type
+    if isinstance(typ, CallableType) and typ.is_type_obj():
+        return typ.type_object()
     return None
 
 
@@ -231,6 +263,8 @@ class ModuleEvidence:
         # Var -> what the module puts into the container it holds: items, and sequences of items
         self._items: dict[nodes.Var, list[tuple[nodes.Expression, nodes.FuncDef | None]]] = defaultdict(list)
         self._items_of: dict[nodes.Var, list[tuple[nodes.Expression, nodes.FuncDef | None]]] = defaultdict(list)
+        # Var -> values stored in the container it holds by key or index (``c[k] = v``)
+        self._stored: dict[nodes.Var, list[tuple[nodes.Expression, nodes.FuncDef | None]]] = defaultdict(list)
         self._uses: dict[nodes.Var, set[str]] = defaultdict(set)
         self._reads: Counter[nodes.Var] = Counter()
         self._self_class: dict[nodes.Var, nodes.TypeInfo] = {}
@@ -241,6 +275,10 @@ class ModuleEvidence:
         self._judged: dict[tuple[str, object], object] = {}
         self._judging: set[tuple[str, object]] = set()
         self._incomplete = False
+        self._defined: set[int] = set()  # the module's own functions
+        # calls of a variable or attribute (``self.factory(...)``): what it holds is known only
+        # once every value is in (``_bind_constructions``)
+        self._variable_calls: list[tuple[nodes.CallExpr, nodes.FuncDef | None]] = []
 
     def _gathered(self) -> None:
         """Gather the module's facts, once, before the first question that needs them."""
@@ -249,6 +287,7 @@ class ModuleEvidence:
             self._collect(scopes)
             for var, value in self._imported():
                 self._values[var].append((value, None))
+            self._bind_constructions()
 
     def read_count(self, var: nodes.Var) -> int:
         """How many places of the module read ``var`` (targets it is assigned to do not count)."""
@@ -259,7 +298,7 @@ class ModuleEvidence:
 
     def _collect(self, scopes: Sequence[walk.ScopeNodes]) -> None:
         """Visit only the kinds of node that bind, read or pass on a value, kind by kind."""
-        defined: set[int] = set()
+        defined = self._defined
         for scope in scopes:
             for defn in scope.of(nodes.FuncDef):
                 self._enter_function(defn)
@@ -297,7 +336,7 @@ class ModuleEvidence:
                 if isinstance(name.node, nodes.Var) and id(name) not in written:
                     self._reads[name.node] += 1
             for call in scope.of(nodes.CallExpr):
-                self._call(call, function, defined)
+                self._call(call, function)
 
     def _enter_function(self, defn: nodes.FuncDef) -> None:
         for argument in defn.arguments:
@@ -308,6 +347,11 @@ class ModuleEvidence:
             self._self_class[own] = defn.info
 
     def _bind(self, target: nodes.Expression, value: nodes.Expression, function: nodes.FuncDef | None) -> None:
+        if isinstance(target, nodes.IndexExpr):  # ``c[k] = v``: a value the container holds, not one of ``c``
+            container = self.var_of(target.base, function)
+            if container is not None:
+                self._stored[container].append((value, function))
+            return
         var = self.var_of(target, function)
         if var is not None:
             self._values[var].append((value, function))
@@ -322,12 +366,8 @@ class ModuleEvidence:
         if var is not None:
             self._uses[var].add(kind)
 
-    def _call(self, call: nodes.CallExpr, function: nodes.FuncDef | None, defined: set[int]) -> None:
-        """Record what a call says about its receiver, its arguments and its callee's parameters.
-
-        Parameters are bound only for functions of this module (``defined``): their bodies and
-        arguments are here; other modules' may come from the cache without them.
-        """
+    def _call(self, call: nodes.CallExpr, function: nodes.FuncDef | None) -> None:
+        """Record what a call says about its receiver, its arguments and its callee's parameters."""
         callee = call.callee
         if isinstance(callee, nodes.MemberExpr) and callee.name in LOOP_ONLY_METHODS:
             self._use(callee.expr, LOOP, function)
@@ -338,16 +378,12 @@ class ModuleEvidence:
                 added[container].append((call.args[-1], function))
         resolver = self.resolver(function)
         target = resolver.definition_of(callee)
-        if isinstance(target, nodes.TypeInfo):
-            init = target.get("__init__")
-            target = init.node if init is not None and isinstance(init.node, nodes.FuncDef) else None
-            bound = True
-        else:
-            bound = isinstance(target, nodes.FuncDef) and isinstance(callee, nodes.MemberExpr) and bool(target.info)
-        # a value passed for a parameter is a value of it
-        if isinstance(target, nodes.FuncDef) and id(target) in defined:
-            for argument, index in formal_arguments(call, target.arg_names, target.arg_kinds, bound):
-                self._values[target.arguments[index].variable].append((argument, function))
+        if isinstance(target, nodes.Var):
+            self._variable_calls.append((call, function))
+        elif isinstance(target, (nodes.TypeInfo, nodes.TypeAlias)):
+            self._bind_arguments(call, function, class_constructed(declared_type(target)))
+        elif isinstance(target, nodes.FuncDef):
+            self._bind_arguments(call, function, target)
         signature = resolver.type_of(callee)
         if isinstance(signature, CallableType):  # a value passed where a type is declared is of it
             for argument, index in formal_arguments(call, signature.arg_names, signature.arg_kinds, False):
@@ -356,6 +392,39 @@ class ModuleEvidence:
                     self._use(argument, LOOP, function)
                 elif expected in (COROUTINE, AWAITABLE) and isinstance(argument, nodes.CallExpr):
                     self._use(argument.callee, COROUTINE_FUNCTION, function)
+
+    def _bind_arguments(self, call: nodes.CallExpr, function: nodes.FuncDef | None,
+                        callee: nodes.SymbolNode | None) -> None:
+        """A value passed for a parameter of a function of this module (a class's: its ``__init__``)
+        is a value of that parameter.  Other modules' functions may come from the cache without
+        their bodies and arguments."""
+        bound = isinstance(call.callee, nodes.MemberExpr) and isinstance(callee, nodes.FuncDef) and bool(callee.info)
+        if isinstance(callee, nodes.TypeInfo):
+            init = callee.get("__init__")
+            callee, bound = (init.node if init is not None else None), True
+        if isinstance(callee, nodes.FuncDef) and id(callee) in self._defined:
+            for argument, index in formal_arguments(call, callee.arg_names, callee.arg_kinds, bound):
+                self._values[callee.arguments[index].variable].append((argument, function))
+
+    def _bind_constructions(self) -> None:
+        """Bind the arguments of calls of a variable that holds a class: ``self.factory(a, b)``
+        constructs what the module's values of ``self.factory`` agree on.
+
+        Those values are known only now, and binding adds values, so answers worked out while
+        binding are dropped; a round that binds more may let another call resolve.
+        """
+        pending = self._variable_calls
+        for _ in range(_MAX_ROUNDS):
+            constructed = [(call, function, class_constructed(self.type_of(call.callee, function)))
+                           for call, function in pending]
+            pending = [(call, function) for call, function, info in constructed if info is None]
+            if len(pending) == len(constructed):
+                break
+            for call, function, info in constructed:
+                if info is not None:
+                    self._bind_arguments(call, function, info)
+            self._judged.clear()
+        self._variable_calls = []
 
     # -- judging ---------------------------------------------------------------------
 
@@ -393,6 +462,8 @@ class ModuleEvidence:
             return self.kind_of(expr.value, function, depth)
         if isinstance(expr, nodes.CallExpr):
             return COROUTINE if self.kind_of(expr.callee, function, depth) == COROUTINE_FUNCTION else None
+        if isinstance(expr, nodes.IndexExpr):
+            return self._stored_kind(expr.base, function)
         var = self.var_of(expr, function)
         if var is not None and self._has_evidence(var):
             judged = self.judge(var)
@@ -470,11 +541,13 @@ class ModuleEvidence:
         """
         known = (resolver or self.resolver(function)).type_of(expr)
         if (known is not None and not isinstance(known, (AnyType, NoneType))) or depth > _MAX_DEPTH or not isinstance(
-            expr, (nodes.RefExpr, nodes.CallExpr)
+            expr, (nodes.RefExpr, nodes.CallExpr, nodes.IndexExpr)
         ):
             return known
         self._gathered()
         depth += 1
+        if isinstance(expr, nodes.IndexExpr):
+            return self._stored_type(expr.base, function)
         if isinstance(expr, nodes.CallExpr):
             definition = self._definition_of(expr.callee, function)
             if isinstance(definition, nodes.FuncDef) and definition.type is None:
@@ -518,6 +591,9 @@ class ModuleEvidence:
             return item
         if isinstance(sequence, (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr)):
             return _one_class(self.type_of(item, function) for item in sequence.items)
+        container = _values_of(sequence)
+        if container is not None:
+            return self._stored_type(container, function)
         var = self.var_of(sequence, function)
         if var is None:
             return None
@@ -527,16 +603,38 @@ class ModuleEvidence:
             *(self._item_type(items, where) for items, where in self._items_of.get(var, ())),
         ])
 
+    def _stored_type(self, container: nodes.Expression, function: nodes.FuncDef | None) -> ProperType | None:
+        """The class of what a container holds under its keys or indexes (``c[k]``, ``c.values()``)."""
+        if isinstance(container, nodes.DictExpr):
+            return _one_class(self.type_of(value, function) for _, value in container.items)
+        var = self.var_of(container, function)
+        if var is None:
+            return None
+        return self._agreed_class("stored type", var, lambda: self._held(
+            var, self.type_of, self._item_type, self._stored_type
+        ))
+
+    def _held(self, var: nodes.Var, value: Reader[T], items: Reader[T], container: Reader[T]) -> list[T]:
+        """What the module puts into the container ``var`` holds, as reading it by key or index
+        gives it: each ``value`` stored (``c[k] = v``) or added (``c.append(v)``), the ``items`` of
+        a sequence added (``c.extend(vs)``, ``c.update(...)``), and what another ``container``
+        assigned to ``var`` holds.  Keys are not among them: ``for k in c`` does not read these."""
+        return [
+            *(value(expr, where) for expr, where in [*self._stored.get(var, ()), *self._items.get(var, ())]),
+            *(items(expr, where) for expr, where in self._items_of.get(var, ())),
+            *(container(expr, where) for expr, where in self._values.get(var, ())),
+        ]
+
     def _returned_type(self, defn: nodes.FuncDef) -> ProperType | None:
         return self._agreed_class("returns", defn, lambda: [
             self.type_of(value, defn) for value in self._returned.get(defn, ())
         ])
 
     def _agreed_class(self, question: str, subject: object,
-                      types: Callable[[], Iterable[ProperType | None]]) -> Instance | None:
+                      types: Callable[[], Iterable[ProperType | None]]) -> Instance | TypeType | None:
         """The class ``types()`` agree on, worked out once per question and subject."""
         typ = self._answer(question, subject, lambda: _one_class(types()))
-        return typ if isinstance(typ, Instance) else None
+        return typ if isinstance(typ, (Instance, TypeType)) else None
 
     def _decide(self, var: nodes.Var) -> str | None:
         kind = kind_of_type(get_proper_type(var.type) if var.type is not None else None)
@@ -573,6 +671,9 @@ class ModuleEvidence:
             sequence = sequence.generator
         if isinstance(sequence, nodes.GeneratorExpr):
             return self.kind_of(sequence.left_expr, function, depth)
+        container = _values_of(sequence)
+        if container is not None:
+            return self._stored_kind(container, function)
         var = self.var_of(sequence, function)
         if var is None:
             return None
@@ -581,3 +682,21 @@ class ModuleEvidence:
             *(self.kind_of(item, where, depth) for item, where in self._items.get(var, ())),
             *(self.element_kind(items, where, depth) for items, where in self._items_of.get(var, ())),
         ])
+
+    def _stored_kind(self, container: nodes.Expression, function: nodes.FuncDef | None) -> str | None:
+        """What the values a container holds under its keys or indexes are (``c[k]``, ``c.values()``)."""
+        if isinstance(container, nodes.DictExpr):
+            return _agree(self.kind_of(value, function) for _, value in container.items)
+        var = self.var_of(container, function)
+        if var is None:
+            return None
+        kind = self._answer("stored kind", var, lambda: _agree(self._held(
+            var, self.kind_of, self.element_kind, self._stored_kind
+        )))
+        return kind if isinstance(kind, str) else None
+
+
+def _values_of(sequence: nodes.Expression) -> nodes.Expression | None:
+    """The container whose stored values ``sequence`` is: ``c`` of ``c.values()``."""
+    callee = sequence.callee if isinstance(sequence, nodes.CallExpr) and not sequence.args else None
+    return callee.expr if isinstance(callee, nodes.MemberExpr) and callee.name == STORED_VALUES else None
