@@ -28,8 +28,9 @@ from mypy.errors import Errors
 from mypy.nodes import Expression, FuncDef, MypyFile, SymbolNode, TypeInfo
 from mypy.options import Options
 from mypy.scope import Scope
-from mypy.types import Type
+from mypy.types import Instance, Type
 from mypy.lookup import lookup_fully_qualified
+from mypy.maptype import map_instance_to_supertype
 from mypy.util import correct_relative_import, decode_python_encoding
 
 TypeMap = Mapping[Expression, Type]
@@ -229,6 +230,12 @@ def definition_named(fullname: str, modules: dict[str, MypyFile]) -> SymbolNode 
     """What a fully qualified name refers to, in the modules mypy has loaded (``None``: not there)."""
     found = lookup_fully_qualified(fullname, modules)
     return found.node if found is not None else None
+
+
+def as_supertype(typ: Instance, fullname: str) -> Instance | None:
+    """``typ`` seen as its base class ``fullname`` (``dict_values[str, T]`` as ``Iterable[T]``)."""
+    base = next((info for info in typ.type.mro if info.fullname == fullname), None)
+    return map_instance_to_supertype(typ, base) if base is not None else None
 
 
 def request_daemon_restart(manager: Any, reason: str) -> None:

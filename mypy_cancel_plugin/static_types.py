@@ -271,7 +271,7 @@ def callee_fullname(callee: nodes.Expression, callee_type: ProperType | None,
 
 
 def iterable_item_type(typ: ProperType | None) -> ProperType | None:
-    """The item type of an iterable's type (``list[Task[None]]`` -> ``Task[None]``)."""
-    if isinstance(typ, Instance) and typ.args and typ.type.has_base("typing.Iterable"):
-        return get_proper_type(typ.args[0])
-    return None
+    """The item type of an iterable's type (``list[Task[None]]`` -> ``Task[None]``), read off its
+    ``Iterable`` base: a dict's values view iterates its second type argument, not its first."""
+    iterable = mypy_internals.as_supertype(typ, "typing.Iterable") if isinstance(typ, Instance) else None
+    return get_proper_type(iterable.args[0]) if iterable is not None and iterable.args else None
