@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from mypy import nodes
 
@@ -190,7 +190,8 @@ class ScopeNodes:
     await_points: list[int] = field(default_factory=list)
     yields: list[int] = field(default_factory=list)
     # Node class -> its nodes in this scope, in source order: rules visit only the sites they judge.
-    by_kind: defaultdict[type[nodes.Node], list[nodes.Node]] = field(default_factory=lambda: defaultdict(list))
+    # (Its lists are never empty: a kind gets one when the walk meets its first node.)
+    by_kind: defaultdict[type[nodes.Node], list[Any]] = field(default_factory=lambda: defaultdict(list))
 
     @cached_property
     def positions(self) -> dict[int, int]:
@@ -199,8 +200,7 @@ class ScopeNodes:
 
     def of(self, kind: type[N]) -> list[N]:
         """The nodes of exactly class ``kind`` in this scope, in source order."""
-        found = self.by_kind.get(kind)
-        return cast("list[N]", found) if found is not None else []
+        return self.by_kind.get(kind) or []
 
     @cached_property
     def returned(self) -> list[nodes.Expression]:

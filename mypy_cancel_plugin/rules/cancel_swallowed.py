@@ -32,14 +32,25 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
     sites = [*function.of(nodes.TryStmt), *function.of(nodes.WithStmt)]
     if not sites:
         return  # nothing here can catch or suppress a cancellation
-    facts = function_facts(function, module)
+    facts = None  # built for the first site that can swallow a cancellation (most have no await point)
     for node in sites:
+        if isinstance(node, nodes.TryStmt):
+            handlers = function.has_await_point(node.body)
+            final = node.finally_body is not None and function.has_await_point(node.body, *node.handlers,
+                                                                                node.else_body)
+            if not (handlers or final):
+                continue
+        elif isinstance(node, nodes.WithStmt) and not function.has_await_point(node.body):
+            continue  # ``suppress()`` can swallow only a cancellation delivered in its body
+        if facts is None:
+            facts = function_facts(function, module)
         if id(node) in facts.dead:
             continue  # mypy does not check it: neither does the plugin
         if isinstance(node, nodes.TryStmt):
-            if function.has_await_point(node.body):
+            if handlers:
                 _check_handlers(node, function, module)
-            if node.finally_body is not None and function.has_await_point(node.body, *node.handlers, node.else_body):
+            if final:
+                assert node.finally_body is not None
                 _check_finally(node.finally_body, function, module)
         elif isinstance(node, nodes.WithStmt):
             _check_suppress(node, function, module)

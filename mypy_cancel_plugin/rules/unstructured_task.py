@@ -68,12 +68,21 @@ WEAK = "the event loop keeps only a weak reference, so it can be garbage-collect
 
 
 def check(function: FunctionScope, module: ModuleContext) -> None:
-    if module.settings.allows_unstructured_tasks_in(function.qualified_names):
+    calls = function.of(nodes.CallExpr)
+    if not calls:
+        return  # no spawn, and no statement that drops a call's result
+    if module.settings.unstructured_task_allow and module.settings.allows_unstructured_tasks_in(
+        function.qualified_names
+    ):
         return
     rule = _Rule(function, module)
     spawning: set[int] = set()
-    for call in function.of(nodes.CallExpr):
+    # What a call must name to spawn, or to wrap a coroutine in a task (``implicit_tasks``).
+    named = _NAMED_SPAWNERS.union(module.settings.spawn_functions)
+    for call in calls:
         callee = rule.callee_of(call)
+        if callee.fullname not in named and not _may_construct(callee.type) and not _is_member_create_task(call):
+            continue  # cannot spawn: neither a named spawner, nor a class constructed, nor ``<x>.create_task``
         rule.implicit_tasks(call, callee)
         spawned = rule.spawned_by(call, callee)
         if spawned is not None:
@@ -297,9 +306,20 @@ def _drops_result(parameter: ProperType) -> bool:
     return is_object or isinstance(returned, NoneType)
 
 
+def _may_construct(callee_type: ProperType | None) -> bool:
+    """Whether calling a value of this type constructs an instance (``_constructed_task_class`` asks which)."""
+    return isinstance(callee_type, CallableType) and callee_type.is_type_obj()
+
+
+def _is_member_create_task(call: nodes.CallExpr) -> bool:
+    member = call.callee
+    return isinstance(member, nodes.MemberExpr) and member.name == LOOP_METHOD
+
+
 def _constructed_task_class(callee_type: ProperType | None) -> str | None:
     """``asyncio.Task(coro)`` or a subclass: constructing a task schedules it."""
-    if not isinstance(callee_type, CallableType) or not callee_type.is_type_obj():
+    if not _may_construct(callee_type):
         return None
+    assert isinstance(callee_type, CallableType)
     info = callee_type.type_object()
     return info.name if any(info.has_base(name) for name in TASK_CLASSES) else None
