@@ -442,6 +442,8 @@ class ModuleEvidence:
     def kind_of(self, expr: nodes.Expression, function: nodes.FuncDef | None, depth: int = 0,
                 resolver: Resolver | None = None) -> str | None:
         """What the value of ``expr`` (in ``function``) is, by the strongest evidence that decides."""
+        if isinstance(expr, nodes.CallExpr) and isinstance(expr.analyzed, nodes.CastExpr):
+            expr = expr.analyzed  # ``cast(T, x)``: semantic analysis keeps the cast beside the call
         resolver = resolver or self.resolver(function)
         known = kind_of_type(self.type_of(expr, function, resolver))
         if known == AWAITABLE:
@@ -460,6 +462,8 @@ class ModuleEvidence:
             return _agree(self.kind_of(side, function, depth) for side in (expr.if_expr, expr.else_expr))
         if isinstance(expr, nodes.AssignmentExpr):
             return self.kind_of(expr.value, function, depth)
+        if isinstance(expr, nodes.CastExpr):  # a cast to ``Any`` hides what the value is, it does not change it
+            return self.kind_of(expr.expr, function, depth)
         if isinstance(expr, nodes.CallExpr):
             return COROUTINE if self.kind_of(expr.callee, function, depth) == COROUTINE_FUNCTION else None
         if isinstance(expr, nodes.IndexExpr):
