@@ -237,8 +237,7 @@ class CurrentTask:
                 self._record(item, None)
 
     def is_current_task(self, expr: nodes.Expression) -> bool:
-        while isinstance(expr, (nodes.AssignmentExpr, nodes.CastExpr)):
-            expr = expr.value if isinstance(expr, nodes.AssignmentExpr) else expr.expr
+        expr = walk.unwrapped(expr)
         if not _may_be_task(self._resolver.type_of(expr)):
             return False
         if isinstance(expr, nodes.CallExpr):

@@ -601,11 +601,7 @@ class ModuleEvidence:
         var = self.var_of(sequence, function)
         if var is None:
             return None
-        return self._agreed_class("item type", var, lambda: [
-            *(self._item_type(value, where) for value, where in self._values.get(var, ())),
-            *(self.type_of(item, where) for item, where in self._items.get(var, ())),
-            *(self._item_type(items, where) for items, where in self._items_of.get(var, ())),
-        ])
+        return self._agreed_class("item type", var, lambda: self._iterated(var, self.type_of, self._item_type))
 
     def _stored_type(self, container: nodes.Expression, function: nodes.FuncDef | None) -> ProperType | None:
         """The class of what a container holds under its keys or indexes (``c[k]``, ``c.values()``)."""
@@ -617,6 +613,15 @@ class ModuleEvidence:
         return self._agreed_class("stored type", var, lambda: self._held(
             var, self.type_of, self._item_type, self._stored_type
         ))
+
+    def _iterated(self, var: nodes.Var, item: Reader[T], items: Reader[T]) -> list[T]:
+        """What iterating the container ``var`` holds gives: the ``items`` of each sequence assigned
+        to it or added to it (``c.extend(vs)``), and each ``item`` added (``c.append(v)``)."""
+        return [
+            *(items(value, where) for value, where in self._values.get(var, ())),
+            *(item(expr, where) for expr, where in self._items.get(var, ())),
+            *(items(expr, where) for expr, where in self._items_of.get(var, ())),
+        ]
 
     def _held(self, var: nodes.Var, value: Reader[T], items: Reader[T], container: Reader[T]) -> list[T]:
         """What the module puts into the container ``var`` holds, as reading it by key or index
@@ -681,11 +686,10 @@ class ModuleEvidence:
         var = self.var_of(sequence, function)
         if var is None:
             return None
-        return _agree([
-            *(self.element_kind(value, where, depth) for value, where in self._values.get(var, ())),
-            *(self.kind_of(item, where, depth) for item, where in self._items.get(var, ())),
-            *(self.element_kind(items, where, depth) for items, where in self._items_of.get(var, ())),
-        ])
+        return _agree(self._iterated(
+            var, lambda item, where: self.kind_of(item, where, depth),
+            lambda items, where: self.element_kind(items, where, depth),
+        ))
 
     def _stored_kind(self, container: nodes.Expression, function: nodes.FuncDef | None) -> str | None:
         """What the values a container holds under its keys or indexes are (``c[k]``, ``c.values()``)."""

@@ -302,18 +302,16 @@ class ReraiseFlow:
 
     def _holds_exception(self, expr: nodes.Expression | None) -> bool:
         """``expr`` is the exception in hand, a copy of it, or a member of it when it is a group."""
-        if isinstance(expr, (nodes.AssignmentExpr, nodes.CastExpr)):
-            return self._holds_exception(expr.value if isinstance(expr, nodes.AssignmentExpr) else expr.expr)
-        if isinstance(expr, nodes.IndexExpr):
-            return self._holds_exception(_group_members_of(expr.base))
         if expr is None:
             return False
+        expr = walk.unwrapped(expr)
+        if isinstance(expr, nodes.IndexExpr):
+            return self._holds_exception(_group_members_of(expr.base))
         return place_of(expr) in self._carriers or (self._given is Truth.TRUE and self._is_given(expr))
 
     def _is_member(self, expr: nodes.Expression) -> bool:
         """``expr`` holds one member of the caught group (``group.exceptions[0]``, a loop variable over them, a copy)."""
-        if isinstance(expr, (nodes.AssignmentExpr, nodes.CastExpr)):
-            return self._is_member(expr.value if isinstance(expr, nodes.AssignmentExpr) else expr.expr)
+        expr = walk.unwrapped(expr)
         if isinstance(expr, nodes.IndexExpr):
             return self._holds_exception(_group_members_of(expr.base))
         return place_of(expr) in self._member_places
@@ -587,8 +585,7 @@ class ReraiseFlow:
 
     def _is_given(self, expr: nodes.Expression) -> bool:
         """``expr`` is the exit method's parameter that holds the exception it was given."""
-        while isinstance(expr, (nodes.AssignmentExpr, nodes.CastExpr)):
-            expr = expr.value if isinstance(expr, nodes.AssignmentExpr) else expr.expr
+        expr = walk.unwrapped(expr)
         return isinstance(expr, nodes.NameExpr) and expr.node is not None and expr.node is self._facts.given
 
     def _identity(self, expr: nodes.Expression) -> bool | None:

@@ -355,6 +355,13 @@ def dotted_name(expr: nodes.Expression) -> str | None:
     return None
 
 
+def unwrapped(expr: nodes.Expression) -> nodes.Expression:
+    """The value a walrus or a ``cast`` stands for (``(t := x)`` and ``cast(T, x)`` hold ``x``)."""
+    while isinstance(expr, (nodes.AssignmentExpr, nodes.CastExpr)):
+        expr = expr.value if isinstance(expr, nodes.AssignmentExpr) else expr.expr
+    return expr
+
+
 def written_name(expr: nodes.Expression) -> str:
     """How a message names a class (or a tuple of them) as the code writes it: ``asyncio.CancelledError``,
     ``(OSError, ValueError)``; ``an exception`` for anything else."""
