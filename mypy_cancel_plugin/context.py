@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from mypy import nodes
 from mypy.errorcodes import ErrorCode
 from mypy.options import Options
-from mypy.types import CallableType, Type
+from mypy.types import CallableType, Instance, Type
 
 from mypy_cancel_plugin import mypy_internals, predicates, semantics, walk
 from mypy_cancel_plugin.config import Settings
@@ -96,7 +96,13 @@ class ModuleContext:
     def task_evidence(self) -> ModuleEvidence:
         """What the module says about its untyped values (for ``unstructured-task``), gathered once."""
         return ModuleEvidence(self.scopes, self.checked_types, loop_names=self.settings.unstructured_task_loop_names,
-                              imported=lambda: self.imported_values)
+                              imported=lambda: self.imported_values, loop_class=lambda: self.event_loop_class)
+
+    @cached_property
+    def event_loop_class(self) -> Instance | None:
+        """``asyncio.AbstractEventLoop``, when the build has loaded asyncio."""
+        info = mypy_internals.definition_named("asyncio.events.AbstractEventLoop", self.modules)
+        return Instance(info, []) if isinstance(info, nodes.TypeInfo) else None
 
     @cached_property
     def imported_values(self) -> list[tuple[nodes.Var, nodes.Expression]]:

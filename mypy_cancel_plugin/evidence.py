@@ -5,7 +5,8 @@ it; a reviewer still knows it is an event loop.  This module decides such values
 the code says about them, strongest evidence first, and stops at the first level that
 decides:
 
-1. **Types**: the checker's type map and declarations (``static_types.Resolver``).
+1. **Types**: the checker's type map and declarations (``static_types.Resolver``), items of
+   declared containers included.
 2. **Values**: what the module assigns to the name or attribute (``self._loop = loop or
    asyncio.get_event_loop()``), binds with ``async with ... as`` or ``for ... in``, and what
    its calls pass for a parameter of a function defined here.  The class those values agree
@@ -15,12 +16,14 @@ decides:
    decided here too: a plain ``def -> Awaitable[T]`` of the module is what it returns.
    A value follows where it goes: a variable holding a class constructs it when called (its
    arguments are values of ``__init__``'s parameters), and what is stored in a container
-   (``c[k] = v``, ``c.append(v)``) is what reading it gives (``c[k]``, ``c.values()``).
+   (``c[k] = v``, ``c.append(v)``) is what reading it gives (``c[k]``, ``c.values()``), and
+   unpacking gives each target its item (``reader, writer = await open_connection()``).
 3. **Uses**: how the module uses the value: passed where a parameter declares an event loop
    or a coroutine, its loop-only methods called (``call_soon``, ``run_in_executor``), called
    with the result awaited (a coroutine function).
 4. **Names** (optional, ``loop_names``): a name or attribute nothing above says anything
-   about, spelled ``loop``, ``_loop`` or ``<anything>_loop``, is an event loop.
+   about, spelled ``loop``, ``_loop`` or ``<anything>_loop``, is an event loop, and so is
+   what an untyped function spelled so returns (``helpers.get_running_loop()``).
 
 A value whose evidence disagrees (a loop in one assignment, anything else in another) is
 none of the kinds in particular, and no name decides it.  Evidence is gathered in one pass over the module; each value is judged once.
@@ -84,6 +87,8 @@ ADDS_ITEMS_OF = frozenset({"extend", "update", "extendleft"})
 # ``c.values()``: what a mapping holds under its keys (iterating ``c`` itself gives the keys).
 STORED_VALUES = "values"
 LOOP_NAME = re.compile(r"(.*_)?loop")
+# What a name can refer to that is not a value of its own: the names level leaves these alone.
+_NOT_VALUES = (nodes.FuncBase, nodes.Decorator, nodes.TypeInfo, nodes.TypeAlias, nodes.MypyFile)
 _SPELLED_SEQUENCES = (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr, nodes.ListComprehension,
                       nodes.SetComprehension, nodes.GeneratorExpr)
 # What calling an ``async def`` (or a ``@types.coroutine`` generator function) gives.
@@ -142,6 +147,31 @@ def _all_agree(kinds: Iterable[str | None]) -> str | None:
     """The one kind every piece of evidence gives; ``None`` when any is unknown or they differ."""
     found = set(kinds)
     return found.pop() if len(found) == 1 else None
+
+
+def _is_known(typ: ProperType | None) -> bool:
+    return typ is not None and not isinstance(typ, AnyType)
+
+
+def _unpacked(targets: list[nodes.Expression], value: nodes.Expression) -> Iterator[tuple[nodes.Expression, nodes.Expression]]:
+    """Each target of ``a, b = value`` with the value it gets: an item written out (``a, b = x, y``),
+    else ``value[i]`` (``reader, writer = await open_connection()``); a starred target gets a list
+    and is left out, and the targets after it count from the end."""
+    starred = next((index for index, target in enumerate(targets) if isinstance(target, nodes.StarExpr)), None)
+    written = value.items if isinstance(value, (nodes.TupleExpr, nodes.ListExpr)) else None
+    if written is not None and (starred is not None or len(written) != len(targets)
+                                or any(isinstance(item, nodes.StarExpr) for item in written)):
+        return  # the items do not line up one to one
+    for position, target in enumerate(targets):
+        if position == starred:
+            continue
+        if written is not None:
+            yield target, written[position]
+            continue
+        index = position if starred is None or position < starred else position - len(targets)
+        item = nodes.IndexExpr(value, nodes.IntExpr(index) if index >= 0 else nodes.UnaryExpr("-", nodes.IntExpr(-index)))
+        item.set_line(value)
+        yield target, item
 
 
 def _agree(kinds: Iterable[str | None]) -> str | None:
@@ -250,11 +280,13 @@ class ModuleEvidence:
 
     def __init__(self, scopes: Sequence[walk.ScopeNodes], checked_types: Mapping[nodes.Expression, Type], *,
                  loop_names: bool,
-                 imported: Callable[[], Iterable[tuple[nodes.Var, nodes.Expression]]] = tuple) -> None:
+                 imported: Callable[[], Iterable[tuple[nodes.Var, nodes.Expression]]] = tuple,
+                 loop_class: Callable[[], Instance | None] = lambda: None) -> None:
         self._scopes: Sequence[walk.ScopeNodes] | None = scopes  # until gathered
         self._imported = imported  # each global an import binds -> what it imports
         self._checked_types = checked_types
         self._loop_names = loop_names
+        self._loop_class = loop_class  # ``asyncio.AbstractEventLoop``, where the build has it
         self._resolvers: dict[int, Resolver] = {}
         # Var -> (expression whose value it holds, function the expression is in)
         self._values: dict[nodes.Var, list[tuple[nodes.Expression, nodes.FuncDef | None]]] = defaultdict(list)
@@ -347,6 +379,10 @@ class ModuleEvidence:
             self._self_class[own] = defn.info
 
     def _bind(self, target: nodes.Expression, value: nodes.Expression, function: nodes.FuncDef | None) -> None:
+        if isinstance(target, (nodes.TupleExpr, nodes.ListExpr)):
+            for item_target, item_value in _unpacked(target.items, value):
+                self._bind(item_target, item_value, function)
+            return
         if isinstance(target, nodes.IndexExpr):  # ``c[k] = v``: a value the container holds, not one of ``c``
             container = self.var_of(target.base, function)
             if container is not None:
@@ -555,18 +591,40 @@ class ModuleEvidence:
         if isinstance(expr, nodes.CallExpr):
             definition = self._definition_of(expr.callee, function)
             if isinstance(definition, nodes.FuncDef) and definition.type is None:
-                return self._returned_type(definition) if not definition.is_coroutine else None
-            return return_type(self.type_of(expr.callee, function, None, depth))
+                if id(definition) in self._defined:
+                    return self._returned_type(definition) if not definition.is_coroutine else None
+                if definition.is_coroutine:
+                    return None
+            returned = return_type(self.type_of(expr.callee, function, None, depth))
+            if _is_known(returned) or (definition is not None and not isinstance(definition, nodes.FuncDef)):
+                return returned
+            untyped = definition is None or definition.type is None  # a declared ``-> Any`` decides
+            return (self._named_loop(expr.callee, getter=True) if untyped else None) or returned
         var = self.var_of(expr, function)
         if var is not None and not _declared(var):
-            return self._value_type(var)
+            valued = self._value_type(var)
+            return valued if valued is not None or self._has_evidence(var) else self._named_loop(expr)
         if isinstance(expr, nodes.MemberExpr):
             owner = self.type_of(expr.expr, function, None, depth)
             symbol = owner.type.get(expr.name) if isinstance(owner, Instance) else None
             if symbol is not None and isinstance(symbol.node, nodes.Var) and not _declared(symbol.node):
                 return self._value_type(symbol.node)  # an attribute of an object the values typed
-            return member_type(owner, expr.name)
-        return None
+            member = member_type(owner, expr.name)
+            if _is_known(member) or var is not None or (symbol is not None and isinstance(symbol.node, _NOT_VALUES)):
+                return member
+            return self._named_loop(expr) or member
+        return self._named_loop(expr) if var is None else None
+
+    def _named_loop(self, expr: nodes.Expression, *, getter: bool = False) -> Instance | None:
+        """The names level, for types: a value nothing else types, spelled like an event loop
+        (``self._loop``, ``loop``), or what an untyped getter spelled so returns
+        (``helpers.get_running_loop()``, asked with ``getter``), is an ``asyncio.AbstractEventLoop``,
+        so its methods have types too.  A name of a function, class or module is no value."""
+        if not self._loop_names or not isinstance(expr, (nodes.NameExpr, nodes.MemberExpr)):
+            return None
+        if not getter and isinstance(expr.node, _NOT_VALUES):
+            return None
+        return self._loop_class() if LOOP_NAME.fullmatch(expr.name) else None
 
     def _definition_of(self, callee: nodes.Expression, function: nodes.FuncDef | None,
                        resolver: Resolver | None = None) -> nodes.SymbolNode | None:

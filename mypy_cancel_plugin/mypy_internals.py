@@ -30,6 +30,7 @@ from mypy.options import Options
 from mypy.scope import Scope
 from mypy.types import Instance, Type
 from mypy.lookup import lookup_fully_qualified
+from mypy.expandtype import expand_type_by_instance
 from mypy.maptype import map_instance_to_supertype
 from mypy.util import correct_relative_import, decode_python_encoding
 
@@ -236,6 +237,13 @@ def as_supertype(typ: Instance, fullname: str) -> Instance | None:
     """``typ`` seen as its base class ``fullname`` (``dict_values[str, T]`` as ``Iterable[T]``)."""
     base = next((info for info in typ.type.mro if info.fullname == fullname), None)
     return map_instance_to_supertype(typ, base) if base is not None else None
+
+
+def as_member_of(declared: Type, instance: Instance, owner: TypeInfo) -> Type:
+    """A member's declared type as ``instance`` sees it: the type variables of ``owner`` (the
+    class that declares it, ``instance``'s class or a base) bound (``dict[str, Event]``'s
+    ``__getitem__`` returns ``Event``, not ``_VT``)."""
+    return expand_type_by_instance(declared, map_instance_to_supertype(instance, owner))
 
 
 def request_daemon_restart(manager: Any, reason: str) -> None:

@@ -94,21 +94,53 @@ def member_type(owner: ProperType | None, name: str) -> ProperType | None:
     """The type of ``owner.name`` for an instance or a class object."""
     if isinstance(owner, TypeType) and isinstance(owner.item, Instance):
         owner = owner.item
+    elif isinstance(owner, CallableType) and owner.is_type_obj():  # a class object typed by its constructor
+        owner = get_proper_type(owner.ret_type)
     instance = _instance_of(owner)
     if instance is None:
         return None
-    symbol = instance.type.get(name)
-    if symbol is None:
+    owner_info = next((info for info in instance.type.mro if name in info.names), None)
+    if owner_info is None:
         return None
-    node = symbol.node
+    node = owner_info.names[name].node
     if isinstance(node, nodes.Decorator) and node.var.is_property:
-        return return_type(declared_type(node.func))
-    if isinstance(node, nodes.FuncDef) and node.is_property:
-        return return_type(declared_type(node))
-    if isinstance(node, nodes.OverloadedFuncDef) and node.is_property:
+        declared = return_type(declared_type(node.func))
+    elif isinstance(node, nodes.FuncDef) and node.is_property:
+        declared = return_type(declared_type(node))
+    elif isinstance(node, nodes.OverloadedFuncDef) and node.is_property:
         first = node.items[0] if node.items else None
-        return return_type(declared_type(first.func)) if isinstance(first, nodes.Decorator) else None
-    return declared_type(node)
+        declared = return_type(declared_type(first.func)) if isinstance(first, nodes.Decorator) else None
+    else:
+        declared = declared_type(node)
+    if declared is None or not owner_info.defn.type_vars:
+        return declared
+    return get_proper_type(mypy_internals.as_member_of(declared, instance, owner_info))
+
+
+def item_type(container: ProperType | None, index: nodes.Expression) -> ProperType | None:
+    """What ``container[index]`` gives: a tuple's item at a literal index, else what the
+    container's ``__getitem__`` returns for an index that is not a slice."""
+    position = _literal_int(index)
+    if isinstance(container, TupleType) and position is not None and -len(container.items) <= position < len(container.items):
+        return get_proper_type(container.items[position])
+    getitem = member_type(container, "__getitem__")
+    if isinstance(getitem, Overloaded) and not isinstance(index, nodes.SliceExpr):
+        by_index = [item for item in getitem.items if not _takes_slice(item)]
+        getitem = by_index[0] if len(by_index) == 1 else Overloaded(by_index) if by_index else None
+    return return_type(getitem)
+
+
+def _literal_int(expr: nodes.Expression) -> int | None:
+    """The value of an integer literal, ``-1`` included."""
+    if isinstance(expr, nodes.UnaryExpr) and expr.op == "-" and isinstance(expr.expr, nodes.IntExpr):
+        return -expr.expr.value
+    return expr.value if isinstance(expr, nodes.IntExpr) else None
+
+
+def _takes_slice(signature: CallableType) -> bool:
+    """An overload of ``__getitem__`` for slices (its index parameter, after ``self``, is a ``slice``)."""
+    index = get_proper_type(signature.arg_types[-1]) if signature.arg_types else None
+    return isinstance(index, Instance) and index.type.fullname == "builtins.slice"
 
 
 def awaited_type(awaitable: ProperType | None) -> ProperType | None:
@@ -159,6 +191,8 @@ class Resolver:
             return member_type(self.type_of(expr.expr, depth), expr.name)
         if isinstance(expr, nodes.CallExpr):
             return return_type(self.type_of(expr.callee, depth))
+        if isinstance(expr, nodes.IndexExpr):
+            return item_type(self.type_of(expr.base, depth), expr.index)
         if isinstance(expr, nodes.AwaitExpr):
             return awaited_type(self.type_of(expr.expr, depth))
         if isinstance(expr, (nodes.CastExpr, nodes.AssertTypeExpr)):

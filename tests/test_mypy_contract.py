@@ -63,6 +63,32 @@ def test_imports_resolve_through_mypys_own_helpers() -> None:
     assert mypy_internals.definition_named("nowhere.spawn", {"pkg.a": module}) is None
 
 
+def test_generic_members_are_seen_through_the_instance() -> None:
+    """``as_supertype`` and ``as_member_of`` on classes mypy analysed: a dict's ``__getitem__``
+    returns its value type, and ``dict`` seen as ``Mapping`` keeps its arguments."""
+    from mypy import build
+    from mypy.modulefinder import BuildSource
+    from mypy.options import Options
+    from mypy.types import CallableType, Instance, get_proper_type
+
+    options = Options()
+    options.incremental = False
+    source = "import asyncio\nevents: dict[str, asyncio.Event] = {}\n"
+    result = build.build([BuildSource("m.py", "m", source)], options)
+    declared = get_proper_type(result.files["m"].names["events"].node.type)  # type: ignore[union-attr]
+    assert isinstance(declared, Instance)
+    getitem = declared.type.get("__getitem__")
+    assert getitem is not None and isinstance(getitem.node, nodes.FuncDef) and getitem.node.type is not None
+    bound = get_proper_type(mypy_internals.as_member_of(getitem.node.type, declared, getitem.node.info))
+    assert isinstance(bound, CallableType)
+    assert str(bound.ret_type) == "asyncio.locks.Event"
+    mapping = mypy_internals.as_supertype(declared, "typing.Mapping")
+    assert mapping is not None
+    assert [get_proper_type(arg).type.fullname for arg in mapping.args] == [  # type: ignore[attr-defined]
+        "builtins.str", "asyncio.locks.Event"
+    ]
+
+
 def test_the_contract_check_notices_a_missing_hand_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mypy_internals, "_source_text", lambda module: "nothing here")
     problems = mypy_internals.contract_problems()
