@@ -153,7 +153,9 @@ def _is_known(typ: ProperType | None) -> bool:
     return typ is not None and not isinstance(typ, AnyType)
 
 
-def _unpacked(targets: list[nodes.Expression], value: nodes.Expression) -> Iterator[tuple[nodes.Expression, nodes.Expression]]:
+def _unpacked(
+    targets: list[nodes.Expression], value: nodes.Expression
+) -> Iterator[tuple[nodes.Expression, nodes.Expression]]:
     """Each target of ``a, b = value`` with the value it gets: an item written out (``a, b = x, y``),
     else ``value[i]`` (``reader, writer = await open_connection()``); a starred target gets a list
     and is left out, and the targets after it count from the end."""
@@ -169,7 +171,8 @@ def _unpacked(targets: list[nodes.Expression], value: nodes.Expression) -> Itera
             yield target, written[position]
             continue
         index = position if starred is None or position < starred else position - len(targets)
-        item = nodes.IndexExpr(value, nodes.IntExpr(index) if index >= 0 else nodes.UnaryExpr("-", nodes.IntExpr(-index)))
+        literal = nodes.IntExpr(index) if index >= 0 else nodes.UnaryExpr("-", nodes.IntExpr(-index))
+        item = nodes.IndexExpr(value, literal)
         item.set_line(value)
         yield target, item
 
@@ -590,16 +593,17 @@ class ModuleEvidence:
             return self._stored_type(expr.base, function)
         if isinstance(expr, nodes.CallExpr):
             definition = self._definition_of(expr.callee, function)
+            untyped = definition is None  # a callee nothing resolves, or an unannotated def
             if isinstance(definition, nodes.FuncDef) and definition.type is None:
-                if id(definition) in self._defined:
-                    return self._returned_type(definition) if not definition.is_coroutine else None
                 if definition.is_coroutine:
                     return None
+                if id(definition) in self._defined:  # the module's own: what its returns agree on
+                    return self._returned_type(definition)
+                untyped = True
             returned = return_type(self.type_of(expr.callee, function, None, depth))
-            if _is_known(returned) or (definition is not None and not isinstance(definition, nodes.FuncDef)):
-                return returned
-            untyped = definition is None or definition.type is None  # a declared ``-> Any`` decides
-            return (self._named_loop(expr.callee, getter=True) if untyped else None) or returned
+            if _is_known(returned) or not untyped:
+                return returned  # declared (``-> Any`` too), a class, or a variable holding a callable
+            return self._named_loop(expr.callee, getter=True) or returned
         var = self.var_of(expr, function)
         if var is not None and not _declared(var):
             valued = self._value_type(var)

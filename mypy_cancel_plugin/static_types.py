@@ -99,10 +99,10 @@ def member_type(owner: ProperType | None, name: str) -> ProperType | None:
     instance = _instance_of(owner)
     if instance is None:
         return None
-    owner_info = next((info for info in instance.type.mro if name in info.names), None)
-    if owner_info is None:
+    symbol = instance.type.get(name)
+    if symbol is None:
         return None
-    node = owner_info.names[name].node
+    node = symbol.node
     if isinstance(node, nodes.Decorator) and node.var.is_property:
         declared = return_type(declared_type(node.func))
     elif isinstance(node, nodes.FuncDef) and node.is_property:
@@ -112,17 +112,19 @@ def member_type(owner: ProperType | None, name: str) -> ProperType | None:
         declared = return_type(declared_type(first.func)) if isinstance(first, nodes.Decorator) else None
     else:
         declared = declared_type(node)
-    if declared is None or not owner_info.defn.type_vars:
-        return declared
-    return get_proper_type(mypy_internals.as_member_of(declared, instance, owner_info))
+    defined_in = node.info if isinstance(node, (nodes.FuncBase, nodes.Decorator, nodes.Var)) else None
+    if declared is None or defined_in is None or isinstance(defined_in, nodes.FakeInfo) or not defined_in.defn.type_vars:
+        return declared  # nothing generic to bind
+    return get_proper_type(mypy_internals.as_member_of(declared, instance, defined_in))
 
 
 def item_type(container: ProperType | None, index: nodes.Expression) -> ProperType | None:
     """What ``container[index]`` gives: a tuple's item at a literal index, else what the
     container's ``__getitem__`` returns for an index that is not a slice."""
     position = _literal_int(index)
-    if isinstance(container, TupleType) and position is not None and -len(container.items) <= position < len(container.items):
-        return get_proper_type(container.items[position])
+    if isinstance(container, TupleType) and position is not None:
+        items = container.items
+        return get_proper_type(items[position]) if -len(items) <= position < len(items) else None
     getitem = member_type(container, "__getitem__")
     if isinstance(getitem, Overloaded) and not isinstance(index, nodes.SliceExpr):
         by_index = [item for item in getitem.items if not _takes_slice(item)]
