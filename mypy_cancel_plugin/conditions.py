@@ -53,7 +53,6 @@ Fact = Callable[[nodes.Expression], "bool | None"]
 
 _STATIC_TRUTH = {ALWAYS_TRUE: Truth.TRUE, MYPY_TRUE: Truth.TRUE, ALWAYS_FALSE: Truth.FALSE, MYPY_FALSE: Truth.FALSE}
 _MIRRORED = {">": "<", "<": ">", ">=": "<=", "<=": ">=", "==": "==", "!=": "!="}
-_MAX_CONSTANT_BITS = 256
 
 
 def evaluate(condition: nodes.Expression, atom: Atom, options: Options | None) -> Truth:
@@ -86,7 +85,7 @@ def _literal_truth(expr: nodes.Expression) -> Truth:
     """``True``, ``False``, ``None`` and integer literals."""
     if isinstance(expr, nodes.NameExpr) and expr.fullname in ("builtins.True", "builtins.False", "builtins.None"):
         return Truth.of(expr.fullname == "builtins.True")
-    value = int_constant(expr)
+    value = walk.int_constant(expr)
     return Truth.UNKNOWN if value is None else Truth.of(value != 0)
 
 
@@ -121,34 +120,15 @@ class Interval:
         return Truth.TRUE if every else Truth.FALSE if not some else Truth.UNKNOWN
 
 
-def int_constant(expr: nodes.Expression) -> int | None:
-    """The value of an integer literal expression (``10**11``, ``-1``); ``None`` if not one or huge."""
-    if isinstance(expr, nodes.IntExpr):
-        return expr.value
-    if isinstance(expr, nodes.UnaryExpr) and expr.op in ("-", "+"):
-        value = int_constant(expr.expr)
-        return None if value is None else (-value if expr.op == "-" else value)
-    if isinstance(expr, nodes.OpExpr) and expr.op in ("+", "-", "*", "**"):
-        left, right = int_constant(expr.left), int_constant(expr.right)
-        if left is None or right is None:
-            return None
-        if expr.op == "**":
-            if right < 0 or right * max(abs(left), 1).bit_length() > _MAX_CONSTANT_BITS:
-                return None
-            return int(left**right)
-        return left + right if expr.op == "+" else left - right if expr.op == "-" else left * right
-    return None
-
-
 def comparison_truth(condition: nodes.ComparisonExpr, value_of: Callable[[nodes.Expression], Interval | None]) -> Truth:
     """``<counted> <op> <int>`` (either way round) where ``value_of`` knows the interval of the counted side."""
     if len(condition.operators) != 1 or condition.operators[0] not in _MIRRORED:
         return Truth.UNKNOWN
     op = condition.operators[0]
     left, right = condition.operands
-    if int_constant(left) is not None:
+    if walk.int_constant(left) is not None:
         left, right, op = right, left, _MIRRORED[op]
-    interval, constant = value_of(left), int_constant(right)
+    interval, constant = value_of(left), walk.int_constant(right)
     if interval is None or constant is None:
         return Truth.UNKNOWN
     return interval.compare(op, constant)

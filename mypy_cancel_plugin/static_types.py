@@ -29,7 +29,7 @@ from mypy.types import (
     get_proper_type,
 )
 
-from mypy_cancel_plugin import mypy_internals
+from mypy_cancel_plugin import mypy_internals, walk
 
 _MAX_DEPTH = 8
 
@@ -121,7 +121,7 @@ def member_type(owner: ProperType | None, name: str) -> ProperType | None:
 def item_type(container: ProperType | None, index: nodes.Expression) -> ProperType | None:
     """What ``container[index]`` gives: a tuple's item at a literal index, else what the
     container's ``__getitem__`` returns for an index that is not a slice."""
-    position = _literal_int(index)
+    position = walk.int_constant(index)
     if isinstance(container, TupleType) and position is not None:
         items = container.items
         return get_proper_type(items[position]) if -len(items) <= position < len(items) else None
@@ -130,13 +130,6 @@ def item_type(container: ProperType | None, index: nodes.Expression) -> ProperTy
         by_index = [item for item in getitem.items if not _takes_slice(item)]
         getitem = by_index[0] if len(by_index) == 1 else Overloaded(by_index) if by_index else None
     return return_type(getitem)
-
-
-def _literal_int(expr: nodes.Expression) -> int | None:
-    """The value of an integer literal, ``-1`` included."""
-    if isinstance(expr, nodes.UnaryExpr) and expr.op == "-" and isinstance(expr.expr, nodes.IntExpr):
-        return -expr.expr.value
-    return expr.value if isinstance(expr, nodes.IntExpr) else None
 
 
 def _takes_slice(signature: CallableType) -> bool:

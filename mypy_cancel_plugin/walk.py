@@ -386,6 +386,7 @@ def argument(call: nodes.CallExpr, name: str, position: int | None = None) -> no
     return None
 
 
+_MAX_CONSTANT_BITS = 256  # a larger integer literal is not worked out (``2**10**9`` would take the run down)
 _CONSTANTS: dict[str, bool | None] = {"builtins.True": True, "builtins.False": False, "builtins.None": None}
 
 
@@ -394,6 +395,25 @@ def names_constant(expr: nodes.Expression | None, value: bool | None) -> bool:
     return (
         isinstance(expr, nodes.NameExpr) and expr.fullname in _CONSTANTS and _CONSTANTS[expr.fullname] is value
     )
+
+
+def int_constant(expr: nodes.Expression) -> int | None:
+    """The value of an integer literal expression (``10**11``, ``-1``); ``None`` if not one or huge."""
+    if isinstance(expr, nodes.IntExpr):
+        return expr.value
+    if isinstance(expr, nodes.UnaryExpr) and expr.op in ("-", "+"):
+        value = int_constant(expr.expr)
+        return None if value is None else (-value if expr.op == "-" else value)
+    if isinstance(expr, nodes.OpExpr) and expr.op in ("+", "-", "*", "**"):
+        left, right = int_constant(expr.left), int_constant(expr.right)
+        if left is None or right is None:
+            return None
+        if expr.op == "**":
+            if right < 0 or right * max(abs(left), 1).bit_length() > _MAX_CONSTANT_BITS:
+                return None
+            return int(left**right)
+        return left + right if expr.op == "+" else left - right if expr.op == "-" else left * right
+    return None
 
 
 def is_await_point(node: nodes.Node) -> bool:

@@ -161,17 +161,17 @@ class _ResultsFlow:
 
     def item(self, expr: nodes.Expression) -> tuple[ItemKey | None, Origins]:
         """Which item of the results ``expr`` is, and where it comes from."""
-        expr = _unwrapped(expr)
+        expr = walk.unwrapped(expr)
         if isinstance(expr, nodes.IndexExpr) and not isinstance(expr.index, nodes.SliceExpr):
             origins = self.result_list(expr.base)
-            base, index = walk.dotted_name(_unwrapped(expr.base)), _index_text(expr.index)
+            base, index = walk.dotted_name(walk.unwrapped(expr.base)), _index_text(expr.index)
             return ((base, index) if base is not None and index is not None else None), origins
         if isinstance(expr, nodes.NameExpr) and isinstance(expr.node, nodes.Var) and expr.node in self.items:
             return expr.node, self.items[expr.node]
         return None, frozenset()
 
     def _local(self, expr: nodes.Expression, table: dict[nodes.Var, Origins]) -> Origins:
-        expr = _unwrapped(expr)
+        expr = walk.unwrapped(expr)
         if isinstance(expr, nodes.NameExpr) and isinstance(expr.node, nodes.Var):
             return table.get(expr.node, frozenset())
         return frozenset()
@@ -224,12 +224,6 @@ def _loops(function: FunctionScope) -> Iterator[tuple[nodes.Expression, nodes.Ex
 
 def _fullname(expr: nodes.Expression) -> str:
     return expr.fullname if isinstance(expr, nodes.RefExpr) else ""
-
-
-def _unwrapped(expr: nodes.Expression) -> nodes.Expression:
-    while isinstance(expr, (nodes.CastExpr, nodes.AssignmentExpr)):
-        expr = expr.expr if isinstance(expr, nodes.CastExpr) else expr.value
-    return expr
 
 
 def _index_text(index: nodes.Expression) -> str | None:
