@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mypy import nodes
 from mypy.errorcodes import ErrorCode
@@ -17,6 +17,9 @@ from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.errorcodes import page_url
 from mypy_cancel_plugin.evidence import ModuleEvidence
 from mypy_cancel_plugin.static_types import Resolver, import_bindings, values_by_name
+
+if TYPE_CHECKING:
+    from mypy_cancel_plugin.module_facts import HelperFacts, SharedFacts
 
 T = TypeVar("T")
 
@@ -51,6 +54,11 @@ class ModuleContext:
     scopes: list[walk.ScopeNodes]
     # Every module mypy has loaded (what the module's imports refer to).
     modules: dict[str, nodes.MypyFile] = field(default_factory=dict)
+    # Other modules' helper summaries (``None``: not read, as while working out this module's own).
+    shared_facts: SharedFacts | None = None
+    # False while working out the module's summaries: the checker's inferred types of locals are
+    # not used, since the summaries may be worked out before the function bodies are checked.
+    infer_locals: bool = True
     # mypy's scope of the function the rules are checking now (``report`` files findings under it).
     enclosing: tuple[nodes.FuncDef | nodes.TypeInfo, ...] = ()
     diagnostics: list[Diagnostic] = field(default_factory=list)
@@ -88,6 +96,10 @@ class ModuleContext:
     def scope_of(self, defn: nodes.FuncDef) -> FunctionScope:
         return FunctionScope(self._scopes_by_function[id(defn)], self)
 
+    def helper_facts(self, defn: nodes.FuncDef) -> HelperFacts | None:
+        """The summary of a function of another module, if it can be read from here (``module_facts``)."""
+        return self.shared_facts.read(defn, self) if self.shared_facts is not None else None
+
     @cached_property
     def source_lines(self) -> list[str]:
         return self.read_source()
@@ -96,7 +108,8 @@ class ModuleContext:
     def task_evidence(self) -> ModuleEvidence:
         """What the module says about its untyped values (for ``unstructured-task``), gathered once."""
         return ModuleEvidence(self.scopes, self.checked_types, loop_names=self.settings.unstructured_task_loop_names,
-                              imported=lambda: self.imported_values, loop_class=lambda: self.event_loop_class)
+                              imported=lambda: self.imported_values, loop_class=lambda: self.event_loop_class,
+                              infer_locals=self.infer_locals)
 
     @cached_property
     def event_loop_class(self) -> Instance | None:
@@ -209,7 +222,7 @@ class FunctionScope:
         self.enclosing = (*function.enclosing, function.defn) if function else ()
         self.nodes = walked.in_order
         self.resolver = Resolver(self.defn, walked.of(nodes.AssignmentStmt) if function else (), module.checked_types,
-                                 lambda: module.global_values)
+                                 lambda: module.global_values, infer_locals=module.infer_locals)
         self._module_libraries = module.libraries_in_play
 
     @property

@@ -56,6 +56,7 @@ from mypy.types import (
 from mypy_cancel_plugin import predicates, walk
 from mypy_cancel_plugin.static_types import (
     Resolver,
+    checker_inferred_local,
     class_object_type,
     declared_type,
     iterable_item_type,
@@ -284,7 +285,8 @@ class ModuleEvidence:
     def __init__(self, scopes: Sequence[walk.ScopeNodes], checked_types: Mapping[nodes.Expression, Type], *,
                  loop_names: bool,
                  imported: Callable[[], Iterable[tuple[nodes.Var, nodes.Expression]]] = tuple,
-                 loop_class: Callable[[], Instance | None] = lambda: None) -> None:
+                 loop_class: Callable[[], Instance | None] = lambda: None, infer_locals: bool = True) -> None:
+        self._infer_locals = infer_locals  # False: see ``static_types.Resolver``
         self._scopes: Sequence[walk.ScopeNodes] | None = scopes  # until gathered
         self._imported = imported  # each global an import binds -> what it imports
         self._checked_types = checked_types
@@ -471,7 +473,7 @@ class ModuleEvidence:
         """A resolver by types alone (locals are followed by the evidence instead)."""
         key = id(function)
         if key not in self._resolvers:
-            self._resolvers[key] = Resolver(function, (), self._checked_types)
+            self._resolvers[key] = Resolver(function, (), self._checked_types, infer_locals=self._infer_locals)
         return self._resolvers[key]
 
     def var_of(self, expr: nodes.Expression, function: nodes.FuncDef | None) -> nodes.Var | None:
@@ -510,7 +512,7 @@ class ModuleEvidence:
         var = self.var_of(expr, function)
         if var is not None and self._has_evidence(var):
             judged = self.judge(var)
-            if judged is not None or _declared(var):
+            if judged is not None or self._declared(var):
                 return judged  # values that say nothing leave the name to decide
         named = isinstance(expr, (nodes.NameExpr, nodes.MemberExpr)) and LOOP_NAME.fullmatch(expr.name)
         return LOOP if self._loop_names and named else None
@@ -537,7 +539,7 @@ class ModuleEvidence:
 
     def _has_evidence(self, var: nodes.Var) -> bool:
         """Anything but a name: a declared type (an explicit ``Any`` too), values or uses."""
-        return _declared(var) or any(
+        return self._declared(var) or any(
             var in facts for facts in (self._values, self._elements, self._uses)
         )
 
@@ -605,13 +607,13 @@ class ModuleEvidence:
                 return returned  # declared (``-> Any`` too), a class, or a variable holding a callable
             return self._named_loop(expr.callee, getter=True) or returned
         var = self.var_of(expr, function)
-        if var is not None and not _declared(var):
+        if var is not None and not self._declared(var):
             valued = self._value_type(var)
             return valued if valued is not None or self._has_evidence(var) else self._named_loop(expr)
         if isinstance(expr, nodes.MemberExpr):
             owner = self.type_of(expr.expr, function, None, depth)
             symbol = owner.type.get(expr.name) if isinstance(owner, Instance) else None
-            if symbol is not None and isinstance(symbol.node, nodes.Var) and not _declared(symbol.node):
+            if symbol is not None and isinstance(symbol.node, nodes.Var) and not self._declared(symbol.node):
                 return self._value_type(symbol.node)  # an attribute of an object the values typed
             member = member_type(owner, expr.name)
             if _is_known(member) or var is not None or (symbol is not None and isinstance(symbol.node, _NOT_VALUES)):
@@ -707,8 +709,12 @@ class ModuleEvidence:
         typ = self._answer(question, subject, lambda: _one_class(types()))
         return typ if isinstance(typ, (Instance, TypeType)) else None
 
+    def _declared(self, var: nodes.Var) -> bool:
+        return _declared(var) and (self._infer_locals or not checker_inferred_local(var))
+
     def _decide(self, var: nodes.Var) -> str | None:
-        kind = kind_of_type(get_proper_type(var.type) if var.type is not None else None)
+        own = var.type if self._infer_locals or not checker_inferred_local(var) else None
+        kind = kind_of_type(get_proper_type(own) if own is not None else None)
         if kind == AWAITABLE:  # values that agree decide; else an awaitable is a coroutine, as declared
             values = self._values.get(var, ()) if var.is_inferred else ()
             kind = _agree([self.kind_of(value, function) for value, function in values])

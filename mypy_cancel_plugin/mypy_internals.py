@@ -25,10 +25,10 @@ from typing import Any, Protocol
 
 from mypy import errorcodes
 from mypy.errors import Errors
-from mypy.nodes import Expression, FuncDef, MypyFile, SymbolNode, TypeInfo
+from mypy.nodes import GDEF, Expression, FuncDef, MypyFile, SymbolNode, SymbolTableNode, TypeInfo, Var
 from mypy.options import Options
 from mypy.scope import Scope
-from mypy.types import Instance, Type
+from mypy.types import Instance, LiteralType, Type, get_proper_type
 from mypy.lookup import lookup_fully_qualified
 from mypy.expandtype import expand_type_by_instance
 from mypy.maptype import map_instance_to_supertype
@@ -244,6 +244,75 @@ def as_member_of(declared: Type, instance: Instance, owner: TypeInfo) -> Type:
     class that declares it, ``instance``'s class or a base) bound (``dict[str, Event]``'s
     ``__getitem__`` returns ``Event``, not ``_VT``)."""
     return expand_type_by_instance(declared, map_instance_to_supertype(instance, owner))
+
+
+# The private module-level name under which a module's helper summaries travel (``module_facts``).
+FACTS_NAME = "__mypy_cancel_plugin_facts__"
+
+
+def publish_facts(tree: MypyFile, text: str | None, modules: Mapping[str, MypyFile]) -> None:
+    """Keep ``text`` in ``tree``'s symbol table as a private name typed ``Literal[text]`` (``None``: drop it).
+
+    mypy serialises the symbol table into its cache and hashes it into the module's interface,
+    so a module loaded from the cache still has the text, and a change to it re-checks the
+    modules that depend on this one; the daemon's snapshot of a name includes its type, so a
+    change also fires the name's trigger.
+    """
+    builtins = modules.get("builtins")
+    str_info = builtins.names.get("str") if builtins is not None else None
+    if text is None or str_info is None or not isinstance(str_info.node, TypeInfo):
+        tree.names.pop(FACTS_NAME, None)
+        return
+    var = Var(FACTS_NAME, LiteralType(text, Instance(str_info.node, [])))
+    var._fullname = f"{tree.fullname}.{FACTS_NAME}"
+    var.is_ready = True
+    tree.names[FACTS_NAME] = SymbolTableNode(GDEF, var, module_public=False, plugin_generated=True)
+
+
+def published_facts(tree: MypyFile) -> str | None:
+    """The text ``publish_facts`` kept in ``tree`` (also when mypy loaded the module from its cache)."""
+    symbol = tree.names.get(FACTS_NAME)
+    var = symbol.node if symbol is not None else None
+    literal = get_proper_type(var.type) if isinstance(var, Var) else None
+    return literal.value if isinstance(literal, LiteralType) and isinstance(literal.value, str) else None
+
+
+def facts_trigger(module: str) -> str:
+    """The daemon's trigger of a module's published facts (fired when they change)."""
+    return f"<{module}.{FACTS_NAME}>"
+
+
+def has_bodies(tree: MypyFile) -> bool:
+    """Whether mypy parsed ``tree`` in this build (a module loaded from the cache keeps no statements)."""
+    return bool(tree.defs)
+
+
+def publishes(manager: Any, tree: MypyFile) -> bool:
+    """Whether the rules run on ``tree`` when it is checked (``module_just_checked``), so it publishes facts."""
+    return not tree.is_stub and tree.path not in manager.errors.ignored_files
+
+
+def add_indirect_dependency(tree: MypyFile, module: str) -> bool:
+    """Make ``module``'s interface part of ``tree``'s cache key (mypy >= 1.19 reads ``tree.module_refs``
+    right after the type-map hand-off and records them as indirect dependencies).  ``False``: this
+    mypy has no such set."""
+    refs = getattr(tree, "module_refs", None)
+    if not isinstance(refs, set):
+        return False
+    refs.add(module)
+    return True
+
+
+def add_daemon_dependency(manager: Any, tree: MypyFile, trigger: str, target: str) -> None:
+    """Under the daemon (or with a fine-grained cache): re-check ``target`` when ``trigger`` fires.
+
+    ``tree.plugin_deps`` goes into the module's dependency map when it is computed; the
+    daemon's own map (``manager.fg_deps``) is also updated at once, since a re-check of some
+    targets does not recompute the module-level dependencies.
+    """
+    tree.plugin_deps.setdefault(trigger, set()).add(target)
+    if manager.options.fine_grained_incremental:
+        manager.fg_deps.setdefault(trigger, set()).add(target)
 
 
 def request_daemon_restart(manager: Any, reason: str) -> None:

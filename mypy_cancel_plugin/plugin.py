@@ -47,6 +47,7 @@ class CancelPlugin(Plugin):
         # Codes off by default that the plugin's own enable_error_code switches on.
         self._switched_on = [code for code in ALL_CODES if self._settings.switches_on(code)]
         self._manager: Any = None
+        self._shared_facts: Any = None  # module_facts.SharedFacts, made when the first module is checked
         self._loaded: dict[str, MypyFile] = {}  # every module the build has loaded
         self._daemon = options.fine_grained_incremental
         # Modules already checked in this build; the daemon re-checks modules on purpose.
@@ -92,7 +93,7 @@ class CancelPlugin(Plugin):
         options = errors.options
         findings = check_module(
             tree, self._settings, options, type_map, lambda: mypy_internals.checked_source_lines(manager, path),
-            self._loaded,
+            self._loaded, self._shared(),
         )
         if self._daemon:
             mypy_internals.replace_findings(errors, path, OUR_CODES)
@@ -104,5 +105,17 @@ class CancelPlugin(Plugin):
 
     def report_config_data(self, ctx: ReportConfigContext) -> Any:
         # mypy notices changes to the entry module only: the logic version invalidates the cache.
-        # Asked once per module, cached or not: worked out once.
+        # Asked once per module, cached or not: worked out once.  Asked again just before mypy
+        # writes a module's cache entry: the module's helper summaries go into it (module_facts).
+        if not ctx.is_check and self._manager is not None:
+            self._shared().publish(ctx.id)
         return self._config_data
+
+    def _shared(self) -> Any:
+        """The build's helper summaries (``module_facts.SharedFacts``), made on first use."""
+        if self._shared_facts is None:
+            from mypy_cancel_plugin.module_facts import SharedFacts
+            from mypy_cancel_plugin.rules import summarise_helpers
+
+            self._shared_facts = SharedFacts(self._manager, self._settings, summarise_helpers)
+        return self._shared_facts

@@ -493,7 +493,8 @@ class ReraiseFlow:
     # -- expressions --------------------------------------------------------------------------
 
     def _never_returns(self, expr: nodes.Expression) -> bool:
-        """A call declared ``NoReturn``, or of a helper in this module that always raises or re-raises what it is given."""
+        """A call declared ``NoReturn``, or of a helper that always raises or re-raises what it is
+        given: one of this module, or of another whose summary can be read (``module_facts``)."""
         if not isinstance(expr, (nodes.CallExpr, nodes.AwaitExpr)):
             return False
         if isinstance(self._resolver.type_of(expr), UninhabitedType):
@@ -502,36 +503,25 @@ class ReraiseFlow:
         if not isinstance(call, nodes.CallExpr):
             return False
         callee = self._resolver.definition_of(call.callee)
-        if not isinstance(callee, nodes.FuncDef) or not self._module.defines(callee):
+        if not isinstance(callee, nodes.FuncDef):
             return False
-        if self._summary(callee, None):
-            return True
-        return any(
-            self._summary(callee, parameter)
-            for argument, parameter in _parameters_of(call, callee)
-            if self._holds_exception(argument)
-        )
+        given = [name for argument, name in _parameters_of(call, callee) if self._holds_exception(argument)]
+        if self._module.defines(callee):
+            variables = {argument.variable.name: argument.variable for argument in callee.arguments}
+            return self._summary(callee, None) or any(self._summary(callee, variables[name]) for name in given)
+        facts = self._module.helper_facts(callee)
+        return facts is not None and (facts.always_raises or not facts.reraised_parameters.isdisjoint(given))
 
     def _summary(self, helper: nodes.FuncDef, parameter: nodes.Var | None) -> bool:
-        """Whether every path through ``helper`` raises (``parameter`` ``None``), or re-raises ``parameter``
-        when it holds a cancellation.
-
-        Only helpers of the module being checked are read: other modules' bodies may come
-        from mypy's cache without their statements, and the answer must not depend on that.
-        """
+        """Whether every path through ``helper``, a function of this module, raises (``parameter``
+        ``None``), or re-raises ``parameter`` when it holds a cancellation."""
         checkpoints_raise = self._level_triggered and not self._shielded
         key = ("helper raises", id(helper), parameter.name if parameter is not None else None, checkpoints_raise)
-
-        def decide() -> bool:
-            helper_scope = self._module.scope_of(helper)
-            flow = ReraiseFlow(
-                helper_scope, self._module, parameter, self._module.libraries_in_play, level_triggered=checkpoints_raise
-            )
-            ends = flow.escapes(helper.body)
-            return not any(e.kind in _ENDING for e in ends) if parameter is None else not ends
-
         # a recursive helper is not assumed to raise
-        return self._module.summarise(key, decide, while_deciding=False)
+        return self._module.summarise(
+            key, lambda: _raises(self._module.scope_of(helper), self._module, parameter, checkpoints_raise),
+            while_deciding=False,
+        )
 
     def _reaches_checkpoint(self, stmt: nodes.Statement) -> bool:
         """Level-triggered cancellation, unshielded: ``stmt`` awaits a checkpoint, which raises it again."""
@@ -704,19 +694,55 @@ def _group_members_of(expr: nodes.Expression | None) -> nodes.Expression | None:
     return None
 
 
-def _parameters_of(call: nodes.CallExpr, callee: nodes.FuncDef) -> list[tuple[nodes.Expression, nodes.Var]]:
-    """Each argument of ``call`` with the parameter of ``callee`` it binds."""
-    arguments = callee.arguments
-    bound_first = callee.info is not None and not callee.is_static and isinstance(call.callee, nodes.MemberExpr)
-    positional = [a.variable for a in arguments[1 if bound_first else 0:] if a.kind.is_positional()]
-    by_name = {a.variable.name: a.variable for a in arguments}
-    pairs = []
+def _parameters_of(call: nodes.CallExpr, callee: nodes.FuncDef) -> list[tuple[nodes.Expression, str]]:
+    """Each argument of ``call`` with the name of the parameter of ``callee`` it binds (read from the
+    signature's names, which a function loaded from mypy's cache keeps)."""
+    bound_first = callee.info is not nodes.FUNC_NO_INFO and not callee.is_static and isinstance(call.callee, nodes.MemberExpr)
+    signature = list(zip(callee.arg_names, callee.arg_kinds))[1 if bound_first else 0:]
+    positional = [name for name, kind in signature if kind.is_positional()]
+    by_name = {name for name, kind in signature if name is not None and not kind.is_star()}
+    pairs: list[tuple[nodes.Expression, str]] = []
     for index, (argument, kind, name) in enumerate(zip(call.args, call.arg_kinds, call.arg_names, strict=True)):
-        if kind == nodes.ARG_POS and index < len(positional):
-            pairs.append((argument, positional[index]))
+        parameter = positional[index] if kind == nodes.ARG_POS and index < len(positional) else None
+        if parameter is not None:
+            pairs.append((argument, parameter))
         elif kind == nodes.ARG_NAMED and name in by_name:
-            pairs.append((argument, by_name[name]))
+            pairs.append((argument, name))
     return pairs
+
+
+def _raises(scope: FunctionScope, module: ModuleContext, parameter: nodes.Var | None, checkpoints_raise: bool) -> bool:
+    """Whether every path through ``scope``'s body raises (``parameter`` ``None``), or raises again
+    ``parameter`` when it holds a cancellation of the module's libraries."""
+    assert scope.defn is not None
+    flow = ReraiseFlow(scope, module, parameter, module.libraries_in_play, level_triggered=checkpoints_raise)
+    ends = flow.escapes(scope.defn.body)
+    return not any(e.kind in _ENDING for e in ends) if parameter is None else not ends
+
+
+def helper_summary(scope: FunctionScope, module: ModuleContext) -> tuple[bool, frozenset[str]]:
+    """What callers in other modules need (``module_facts``): whether the function raises on every
+    path, and which parameters it raises again when they hold a cancellation.  Only a function
+    with a ``raise`` can; a parameter is tried only where a ``raise`` can reach it (a bare
+    ``raise``, or one that names it).  Cancellation is taken as edge-triggered: the caller's
+    library is not known here."""
+    raises = scope.of(nodes.RaiseStmt)
+    defn = scope.defn
+    if not raises or defn is None:
+        return False, frozenset()
+    if _raises(scope, module, None, False):
+        return True, frozenset()
+    named = {
+        node.name for stmt in raises if stmt.expr is not None
+        for node in (stmt.expr, *walk.descendants(stmt.expr)) if isinstance(node, nodes.NameExpr)
+    }
+    bare = any(stmt.expr is None for stmt in raises)
+    skip = 1 if defn.info is not nodes.FUNC_NO_INFO and not defn.is_static else 0
+    candidates = [a.variable for a in defn.arguments[skip:] if a.kind.is_positional() or a.kind.is_named()]
+    return False, frozenset(
+        variable.name for variable in candidates
+        if (bare or variable.name in named) and _raises(scope, module, variable, False)
+    )
 
 
 def _describe_raised(expr: nodes.Expression, raised: ProperType | None) -> str:

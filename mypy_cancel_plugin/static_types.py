@@ -34,6 +34,12 @@ from mypy_cancel_plugin import mypy_internals, walk
 _MAX_DEPTH = 8
 
 
+def checker_inferred_local(var: nodes.Var) -> bool:
+    """A local variable whose type, if any, the checker inferred while checking the function body:
+    known only once that body is checked (``module_facts`` works without it)."""
+    return var.is_inferred and "." not in var.fullname
+
+
 def class_object_type(info: nodes.TypeInfo) -> TypeType:
     """The type of a class object, ``type[C]``."""
     args = [AnyType(TypeOfAny.special_form)] * len(info.defn.type_vars)
@@ -160,8 +166,12 @@ class Resolver:
         assignments: Sequence[nodes.AssignmentStmt],
         checked_types: Mapping[nodes.Expression, Type],
         global_values: Callable[[], Mapping[nodes.Var, list[nodes.Expression]]] = dict,
+        *,
+        infer_locals: bool = True,
     ) -> None:
         self._function = function
+        # False: a local's type comes from the values assigned to it, never from the checker's inference.
+        self._infer_locals = infer_locals
         self._assignment_statements = assignments  # the function's own, in source order
         self._checked_types = checked_types  # the checker's type map of the module
         self._assignments: dict[nodes.Var, list[nodes.Expression]] | None = None
@@ -211,7 +221,8 @@ class Resolver:
 
     def _name_type(self, expr: nodes.NameExpr, depth: int) -> ProperType | None:
         node = expr.node
-        known = declared_type(node)
+        ignored = not self._infer_locals and isinstance(node, nodes.Var) and checker_inferred_local(node)
+        known = None if ignored else declared_type(node)
         if known is not None and not isinstance(known, AnyType):
             return known
         if isinstance(node, nodes.Var):

@@ -31,6 +31,8 @@ SWALLOW = "    except asyncio.CancelledError:\n        pass\n"
 HELPERS = {
     "raises": "from typing import NoReturn\n\ndef fail(exc: BaseException) -> NoReturn:\n    raise exc\n",
     "returns": "def fail(exc: BaseException) -> None:\n    print(exc)\n",
+    # not declared NoReturn: read through the summary helpers.py publishes (module_facts)
+    "reraises": "import asyncio\n\ndef fail(exc: BaseException) -> None:\n    if isinstance(exc, asyncio.CancelledError):\n        raise exc\n",
 }
 STUB = {
     "raises": "from typing import NoReturn\n\ndef stop() -> NoReturn: ...\n",
@@ -125,6 +127,11 @@ def test_editor_sequence_open_save_and_helper_change(project: Project) -> None:
     assert len(plugin_lines(project.step("service.py"))) == 1  # the handler now swallows
     project.write("helpers.py", HELPERS["raises"])
     assert plugin_lines(project.step("service.py")) == []  # and the false alarm goes away
+    project.write("helpers.py", HELPERS["reraises"])  # re-raises without saying so in its signature
+    project.step("helpers.py")
+    assert plugin_lines(project.step("service.py")) == []  # its body says it: still no report
+    project.write("helpers.py", HELPERS["returns"])
+    assert len(plugin_lines(project.step("service.py"))) == 1
     project.write("worker.py", PROJECT["worker.py"].replace(SWALLOW, "    except asyncio.CancelledError:\n        raise\n"))
     assert plugin_lines(project.step("worker.py")) == []  # the fix is seen on save
 

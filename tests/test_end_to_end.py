@@ -202,6 +202,22 @@ def test_a_warm_cache_follows_a_helper_changed_in_another_module(project: Path) 
     assert warm == plugin_lines(run_mypy(project, "uses.py", "--no-incremental")) and len(warm) == 1
 
 
+def test_a_warm_cache_follows_the_body_of_a_helper_in_another_module(project: Path) -> None:
+    """A verdict that reads another module's helper body (its published summary) is recomputed when
+    only that body changes, and a warm run that loads the helper from the cache agrees with a cold run."""
+    reraises = "import asyncio\ndef fail(e: BaseException) -> None:\n    if isinstance(e, asyncio.CancelledError):\n        raise e\n"
+    (project / "helpers.py").write_text(reraises)
+    uses = ("import asyncio\nimport helpers\nasync def f() -> None:\n    try:\n        await asyncio.sleep(1)\n"
+            "    except asyncio.CancelledError as e:\n        helpers.fail(e)\n")
+    (project / "uses.py").write_text(uses)
+    assert plugin_lines(run_mypy(project, "uses.py", "--cache-dir", "cache")) == []
+    (project / "uses.py").write_text(uses + "\n")  # re-checked; helpers.py comes from the cache
+    assert plugin_lines(run_mypy(project, "uses.py", "--cache-dir", "cache")) == []
+    (project / "helpers.py").write_text(reraises.replace("raise e", "print(e)"))  # the body alone changes
+    warm = plugin_lines(run_mypy(project, "uses.py", "--cache-dir", "cache"))
+    assert warm == plugin_lines(run_mypy(project, "uses.py", "--no-incremental")) and len(warm) == 1
+
+
 def test_cancel_swallowed_highlights_the_whole_except_clause(project: Path) -> None:
     (project / "ranges.py").write_text(
         "import asyncio\nasync def f() -> None:\n    try:\n        await asyncio.sleep(1)\n"

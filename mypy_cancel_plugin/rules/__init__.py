@@ -1,4 +1,5 @@
-"""One module per rule.  ``check_module`` runs every rule over every function of a module and its top level."""
+"""One module per rule.  ``check_module`` runs every rule over every function of a module and its
+top level; ``summarise_helpers`` gives the summaries other modules read (``module_facts``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from mypy_cancel_plugin import setting_names, walk
 from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.context import Diagnostic, FunctionScope, ModuleContext, fix_note
 from mypy_cancel_plugin.errorcodes import PLUGIN_FAILURE
+from mypy_cancel_plugin.module_facts import HelperFacts, SharedFacts
+from mypy_cancel_plugin.reraise import helper_summary
 from mypy_cancel_plugin.rules import (
     asyncio_timeout_not_caught,
     cancel_scope_escapes_task,
@@ -46,9 +49,11 @@ def check_module(
     checked_types: Mapping[nodes.Expression, Type],
     read_source: Callable[[], list[str]] = list,
     modules: dict[str, nodes.MypyFile] | None = None,
+    shared_facts: SharedFacts | None = None,
 ) -> list[Diagnostic]:
     """Every finding in ``tree``, sorted by position (``checked_types``: the checker's type map;
-    ``modules``: every module mypy has loaded, by name).
+    ``modules``: every module mypy has loaded, by name; ``shared_facts``: other modules' helper
+    summaries, and where this module's are published once its rules have run).
 
     With ``check_unannotated`` off, functions mypy does not check (unannotated ones, unless
     ``check_untyped_defs``) are skipped.  A rule that fails on one function is reported there
@@ -56,8 +61,9 @@ def check_module(
     the module is still checked.
     """
     try:
-        module = ModuleContext(tree, settings, checked_types, read_source, options, walk.module_scopes(tree),
-                               modules if modules is not None else {})
+        scopes = shared_facts.walk_of(tree) if shared_facts is not None else walk.module_scopes(tree)
+        module = ModuleContext(tree, settings, checked_types, read_source, options, scopes,
+                               modules if modules is not None else {}, shared_facts)
     except Exception as failure:  # noqa: BLE001 - a plugin bug must not crash mypy
         return [_failure(tree.fullname, 1, failure)]
     module.diagnostics.extend(_undefined_setting_entries(tree, settings))
@@ -69,9 +75,31 @@ def check_module(
                 _run_rules(walked, module, tree.fullname, 1)
             elif not (skip_unchecked and function.unannotated):
                 _run_rules(walked, module, function.defn.name, function.defn.line)
+        if shared_facts is not None:
+            shared_facts.rules_ran(module)
         return sorted(set(module.diagnostics))
     finally:
         module.release()
+
+
+def summarise_helpers(module: ModuleContext) -> dict[str, HelperFacts]:
+    """The summaries of the module's functions that callers elsewhere can name (not nested in a
+    ``def``), from ``module`` built without a type map; functions with nothing to tell are left out."""
+    summaries: dict[str, HelperFacts] = {}
+    for walked in module.scopes[1:]:
+        function = walked.function
+        assert function is not None
+        if (not walked.of(nodes.RaiseStmt) and not walked.returned) or any(
+            isinstance(node, nodes.FuncDef) for node in function.enclosing
+        ):
+            continue
+        module.enclosing = ()
+        scope = FunctionScope(walked, module)
+        returns_task = unstructured_task.gives_away_unowned_task(scope, module)
+        always_raises, reraised = helper_summary(scope, module)
+        if returns_task or always_raises or reraised:
+            summaries[function.defn.fullname] = HelperFacts(returns_task, always_raises, reraised)
+    return summaries
 
 
 def _run_rules(walked: walk.ScopeNodes, module: ModuleContext, name: str, line: int) -> None:

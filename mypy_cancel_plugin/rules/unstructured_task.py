@@ -98,6 +98,12 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
                           f"{WEAK}", UNSTRUCTURED_TASK_DISCARDED, fix=rule.fix)
 
 
+def gives_away_unowned_task(function: FunctionScope, module: ModuleContext) -> bool:
+    """The summary callers in other modules read (``module_facts``): ``function`` returns a task no
+    group owns, and its caller gets the only reference."""
+    return bool(function.walked.returned) and _Rule(function, module).gives_away_unowned_task()
+
+
 def _report_spawn(call: nodes.CallExpr, spawned: str, rule: _Rule, fix: str) -> None:
     """Report a spawn: discarded (a statement, a dropped callback result, an unread local) or stored."""
     module = rule.module
@@ -248,33 +254,36 @@ class _Rule:
     def returns_unowned_task(self, call: nodes.CallExpr, result: nodes.Expression) -> bool:
         """Whether ``result`` (``call``, or ``await call``) is the only reference to a task no group owns.
 
-        Decided by what the helper returns, for helpers of this module: ``tg.create_task``,
-        a task it looks up, or one it also stores (``self._tasks.add(task)``) is not dropped
-        by dropping the result.  Helpers of other modules are not judged: their bodies are not
-        there when mypy reads them from its cache, and their ``Task`` type does not say
-        whether they keep the task.
+        Decided by what the helper returns: ``tg.create_task``, a task it looks up, or one it
+        also stores (``self._tasks.add(task)``) is not dropped by dropping the result.  A
+        helper of another module is judged by its summary (``module_facts``); its declared
+        ``Task`` type alone does not say whether it keeps the task.
         """
         definition = self.function.resolver.definition_of(call.callee)
-        if not isinstance(definition, nodes.FuncDef) or not self.module.defines(definition):
+        if not isinstance(definition, nodes.FuncDef):
             return False
         if definition.is_coroutine != (result is not call):
             return False  # an un-awaited coroutine call gives a coroutine; an awaited task is not dropped
-        returns_task = self.module.summarise(
-            ("returns unowned task", id(definition)),
-            lambda: self._helper_returns_unowned_task(definition),
-            while_deciding=False,  # a recursive helper is not assumed to return one
-        )
+        if self.module.defines(definition):
+            returns_task = self.module.summarise(
+                ("returns unowned task", id(definition)),
+                lambda: _Rule(self.module.scope_of(definition), self.module).gives_away_unowned_task(),
+                while_deciding=False,  # a recursive helper is not assumed to return one
+            )
+        else:
+            facts = self.module.helper_facts(definition)
+            returns_task = facts is not None and facts.returns_unowned_task
         return returns_task and not (
             isinstance(call.callee, nodes.MemberExpr) and self.kind_of(call.callee.expr) == TASK_GROUP
         )
 
-    def _helper_returns_unowned_task(self, defn: nodes.FuncDef) -> bool:
-        helper = _Rule(self.module.scope_of(defn), self.module)
-        for returned in helper.function.walked.returned:
+    def gives_away_unowned_task(self) -> bool:
+        """Whether this function returns a task no group owns, and its caller gets the only reference."""
+        for returned in self.function.walked.returned:
             local = returned.node if isinstance(returned, nodes.NameExpr) else None
-            value = helper.function.resolver.assigned_value(local) if isinstance(local, nodes.Var) else returned
+            value = self.function.resolver.assigned_value(local) if isinstance(local, nodes.Var) else returned
             if isinstance(value, nodes.CallExpr) and (
-                helper.spawned_by(value) or helper.returns_unowned_task(value, value)
+                self.spawned_by(value) or self.returns_unowned_task(value, value)
             ):
                 # a local the return alone reads: the caller gets the only reference
                 if not isinstance(local, nodes.Var) or self.evidence.read_count(local) == 1:
