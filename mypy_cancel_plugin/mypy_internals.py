@@ -353,8 +353,9 @@ def contract_problems() -> list[str]:
         problems += [f"{cls.__name__}.{name} is gone" for name in names if not hasattr(cls, name)]
     instance_attributes = {Errors(Options()): ("error_info_map", "ignored_lines", "ignored_files", "target_module",
                                                "file", "scope", "options"),
-                           Options(): ("export_types", "fine_grained_incremental", "warn_unused_ignores",
-                                       "enabled_error_codes", "disabled_error_codes")}
+                           Options(): ("export_types", "fine_grained_incremental", "cache_fine_grained",
+                                       "warn_unused_ignores", "enabled_error_codes", "disabled_error_codes"),
+                           MypyFile([], []): ("plugin_deps", "defs", "imports", "is_stub")}
     for instance, names in instance_attributes.items():
         problems += [f"{type(instance).__name__}.{name} is gone" for name in names if not hasattr(instance, name)]
     return problems

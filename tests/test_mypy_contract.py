@@ -132,3 +132,4 @@ def test_a_newer_mypy_that_changed_is_refused(monkeypatch: pytest.MonkeyPatch, c
 @pytest.mark.parametrize("version", ["1.13.0", "2.0.0", "2.4.1", "2.4.2+dev.abc", "3.0.0"])
 def test_supported_and_newer_unchanged_mypy_gets_the_plugin(version: str) -> None:
     assert issubclass(mypy_cancel_plugin.plugin(version), Plugin)
+
