@@ -23,16 +23,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from mypy import nodes
 from mypy.options import Options
 
 from mypy_cancel_plugin import mypy_internals, walk
 from mypy_cancel_plugin.config import Settings
-
-if TYPE_CHECKING:
-    from mypy_cancel_plugin.context import ModuleContext
+from mypy_cancel_plugin.context import ModuleContext
 
 
 class HelperFacts(NamedTuple):
@@ -45,7 +43,7 @@ class HelperFacts(NamedTuple):
 
 
 # A module's summaries, computed from its context (built without a type map): fullname -> facts.
-Summarise = Callable[["ModuleContext"], dict[str, HelperFacts]]
+Summarise = Callable[[ModuleContext], dict[str, HelperFacts]]
 
 
 def encode(facts: dict[str, HelperFacts]) -> str | None:
@@ -145,8 +143,6 @@ class SharedFacts:
     def _worked_out(self, tree: nodes.MypyFile, scopes: list[walk.ScopeNodes] | None) -> dict[str, HelperFacts]:
         """Summaries from the module's source and declarations alone; a failure gives none (the
         rules report their own)."""
-        from mypy_cancel_plugin.context import ModuleContext
-
         options: Options = self._manager.options
         try:
             module = ModuleContext(tree, self._settings, {}, list, options, scopes or walk.module_scopes(tree),

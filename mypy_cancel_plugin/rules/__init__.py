@@ -93,7 +93,6 @@ def summarise_helpers(module: ModuleContext) -> dict[str, HelperFacts]:
             isinstance(node, nodes.FuncDef) for node in function.enclosing
         ):
             continue
-        module.enclosing = ()
         scope = FunctionScope(walked, module)
         returns_task = unstructured_task.gives_away_unowned_task(scope, module)
         always_raises, reraised = helper_summary(scope, module)
