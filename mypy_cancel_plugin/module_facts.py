@@ -72,9 +72,10 @@ def decode(text: str | None) -> dict[str, HelperFacts]:
 class SharedFacts:
     """Every module's summaries for one build (or one daemon), worked out once and read on demand.
 
-    A module's summaries are worked out at the first of: mypy writing its cache entry (the
-    plugin's ``report_config_data`` call, where they are published), its rules running, or a
-    reader asking.  Working them out needs the module's walk, which its rules share.
+    A module's summaries are worked out at the first of: mypy serialising it for its cache (the
+    plugin's ``report_config_data`` call), its rules running, or a reader asking; they are
+    published at the first two, whichever mypy does before it serialises.  Working them out
+    needs the module's walk, which its rules share.
     """
 
     def __init__(self, manager: Any, settings: Settings, summarise: Summarise) -> None:
@@ -91,18 +92,18 @@ class SharedFacts:
         return self._walks.pop(tree.fullname, None) or walk.module_scopes(tree)
 
     def rules_ran(self, module: ModuleContext) -> None:
-        """The module's rules have run: work out its summaries with their walk, unless done already.
-        The daemon re-checks changed code and writes no cache: there they are worked out afresh
-        and published at once (a change fires their trigger)."""
+        """The module's rules have run: work out its summaries with their walk, unless done already,
+        and publish them.  mypy up to 1.18 serialises the module for its cache before asking
+        ``report_config_data``, but after this call; the daemon writes no cache, re-checks changed
+        code, and so works them out afresh each time (a change fires their trigger)."""
         name = module.tree.fullname
-        daemon = self._manager.options.fine_grained_incremental
-        if daemon or name not in self._known:
+        if self._manager.options.fine_grained_incremental or name not in self._known:
             self._known[name] = self._worked_out(module.tree, module.scopes)
-        if daemon:
-            mypy_internals.publish_facts(module.tree, encode(self._known[name]), self._manager.modules)
+        mypy_internals.publish_facts(module.tree, encode(self._known[name]), self._manager.modules)
 
     def publish(self, name: str) -> None:
-        """Just before mypy writes the module's cache entry: keep its summaries in it."""
+        """Just before mypy serialises the module for its cache (from 1.19; mypy 2.4 does it before
+        checking function bodies, so before the module's rules run): keep its summaries in it."""
         tree = self._manager.modules.get(name)
         if tree is None or not mypy_internals.publishes(self._manager, tree):
             return
