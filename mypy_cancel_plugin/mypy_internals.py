@@ -25,9 +25,10 @@ from typing import Any, Protocol
 
 from mypy import errorcodes
 from mypy.errors import Errors
-from mypy.nodes import GDEF, Expression, FuncDef, MypyFile, SymbolNode, SymbolTableNode, TypeInfo, Var
+from mypy.nodes import GDEF, NOT_ABSTRACT, Expression, FuncDef, MypyFile, SymbolNode, SymbolTableNode, TypeInfo, Var
 from mypy.options import Options
 from mypy.scope import Scope
+from mypy.semanal import is_trivial_body
 from mypy.types import Instance, LiteralType, Type, get_proper_type
 from mypy.lookup import lookup_fully_qualified
 from mypy.expandtype import expand_type_by_instance
@@ -292,6 +293,12 @@ def publishes(manager: Any, tree: MypyFile) -> bool:
     return not tree.is_stub and tree.path not in manager.errors.ignored_files
 
 
+def stands_in_for_overrides(defn: FuncDef) -> bool:
+    """Whether ``defn``'s body only stands in for what overrides do: it is abstract, or its body is
+    trivial as mypy judges it (a docstring, ``pass``, ``...``, ``raise NotImplementedError``)."""
+    return defn.abstract_status != NOT_ABSTRACT or is_trivial_body(defn.body)
+
+
 def add_indirect_dependency(tree: MypyFile, module: str) -> bool:
     """Make ``module``'s interface part of ``tree``'s cache key (mypy >= 1.19 reads ``tree.module_refs``
     right after the type-map hand-off and records them as indirect dependencies).  ``False``: this
@@ -355,7 +362,8 @@ def contract_problems() -> list[str]:
                                                "file", "scope", "options"),
                            Options(): ("export_types", "fine_grained_incremental", "cache_fine_grained",
                                        "warn_unused_ignores", "enabled_error_codes", "disabled_error_codes"),
-                           MypyFile([], []): ("plugin_deps", "defs", "imports", "is_stub")}
+                           MypyFile([], []): ("plugin_deps", "defs", "imports", "is_stub"),
+                           FuncDef(): ("abstract_status",)}
     for instance, names in instance_attributes.items():
         problems += [f"{type(instance).__name__}.{name} is gone" for name in names if not hasattr(instance, name)]
     return problems

@@ -21,13 +21,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from mypy import nodes
 from mypy.patterns import AsPattern
 from mypy.types import AnyType, Instance, ProperType, TypeType, UninhabitedType
 
-from mypy_cancel_plugin import predicates, semantics, walk
+from mypy_cancel_plugin import mypy_internals, predicates, semantics, walk
 from mypy_cancel_plugin.conditions import (
     CurrentTask,
     Truth,
@@ -84,43 +85,64 @@ _BEING_HANDLED = "the exception being handled"
 
 
 class FunctionFacts:
-    """What the analysis of every handler of one function needs, gathered in one pass."""
+    """What the analysis of every handler of one function needs, each part gathered once, on first
+    use: a helper's summary (``helper_summary``) needs only the first two."""
 
     def __init__(self, scope: FunctionScope, options: Options | None) -> None:
-        self.current_task = CurrentTask(scope.nodes, scope.resolver)
+        self._scope = scope
+        self._options = options
         # In an exit method: the parameter holding the exception it was given.
         self.given = _given_parameter(scope)
-        # Statement -> (block, index) holding it, and block -> the statement it belongs to.
-        self.position: dict[int, tuple[nodes.Block, int]] = {}
-        self.owner: dict[int, nodes.Statement] = {}
-        # ``<name>.cancel()`` calls: the dotted name of the receiver -> the first line calling it.
-        self.cancelled: dict[str, int] = {}
-        # Places (variables, ``self`` attributes) some ``raise`` of this function raises.
-        self.raised: set[object] = set()
-        # Roots of the code mypy does not check: blocks it marked unreachable, and the
-        # statements after one that never completes (``return``, ``raise``, an assert that fails
-        # for the target, a ``NoReturn`` call).
-        dead_roots: list[nodes.Node] = []
-        for node in scope.nodes:
+
+    @cached_property
+    def current_task(self) -> CurrentTask:
+        return CurrentTask(self._scope.nodes, self._scope.resolver)
+
+    @cached_property
+    def raised(self) -> set[object]:
+        """Places (variables, ``self`` attributes) some ``raise`` of this function raises."""
+        places = (place_of(stmt.expr) for stmt in self._scope.of(nodes.RaiseStmt) if stmt.expr is not None)
+        return {place for place in places if place is not None}
+
+    @cached_property
+    def cancelled(self) -> dict[str, int]:
+        """``<name>.cancel()`` calls: the dotted name of the receiver -> the first line calling it."""
+        cancelled: dict[str, int] = {}
+        for call in self._scope.of(nodes.CallExpr):
+            if isinstance(call.callee, nodes.MemberExpr) and call.callee.name == "cancel":
+                name = walk.dotted_name(call.callee.expr)
+                if name is not None:
+                    cancelled.setdefault(name, call.line)
+        return cancelled
+
+    @cached_property
+    def dead(self) -> set[int]:
+        """Ids of the code mypy does not check: blocks it marked unreachable, and the statements
+        after one that never completes (``return``, ``raise``, an assert that fails for the
+        target, a ``NoReturn`` call), with everything inside them."""
+        roots: list[nodes.Node] = []
+        for block in self._scope.of(nodes.Block):
+            ends = next((i for i, stmt in enumerate(block.body) if _never_completes(stmt, self._scope, self._options)), None)
+            if block.is_unreachable:
+                roots.append(block)
+            elif ends is not None:
+                roots += block.body[ends + 1:]
+        return {id(node) for root in roots for node in (root, *walk.descendants(root))}
+
+    @cached_property
+    def _layout(self) -> tuple[dict[int, tuple[nodes.Block, int]], dict[int, nodes.Statement]]:
+        """Statement -> (block, index) holding it, and block -> the statement it belongs to."""
+        position: dict[int, tuple[nodes.Block, int]] = {}
+        owner: dict[int, nodes.Statement] = {}
+        for node in self._scope.nodes:
             if isinstance(node, nodes.Block):
                 for index, statement in enumerate(node.body):
-                    self.position[id(statement)] = (node, index)
-                ends = next((i for i, stmt in enumerate(node.body) if _never_completes(stmt, scope, options)), None)
-                if node.is_unreachable:
-                    dead_roots.append(node)
-                elif ends is not None:
-                    dead_roots += node.body[ends + 1:]
+                    position[id(statement)] = (node, index)
             elif isinstance(node, nodes.Statement):
                 for child in walk.children(node):
                     if isinstance(child, nodes.Block):
-                        self.owner[id(child)] = node
-            if isinstance(node, nodes.RaiseStmt) and node.expr is not None and place_of(node.expr) is not None:
-                self.raised.add(place_of(node.expr))
-            elif isinstance(node, nodes.CallExpr) and isinstance(node.callee, nodes.MemberExpr):
-                name = walk.dotted_name(node.callee.expr)
-                if node.callee.name == "cancel" and name is not None:
-                    self.cancelled.setdefault(name, node.line)
-        self.dead = {id(node) for root in dead_roots for node in (root, *walk.descendants(root))}
+                        owner[id(child)] = node
+        return position, owner
 
     def continuation(self, stmt: nodes.Statement) -> list[tuple[nodes.Block, int]]:
         """What runs after ``stmt`` completes, up to the end of the function: each enclosing
@@ -129,11 +151,12 @@ class FunctionFacts:
         A loop around ``stmt`` is followed by what comes after the loop: whatever later
         iterations do, that code runs last.
         """
+        position, owners = self._layout
         levels: list[tuple[nodes.Block, int]] = []
-        while id(stmt) in self.position:
-            block, index = self.position[id(stmt)]
+        while id(stmt) in position:
+            block, index = position[id(stmt)]
             levels.append((block, index + 1))
-            owner = self.owner.get(id(block))
+            owner = owners.get(id(block))
             if owner is None:
                 break
             stmt = owner
@@ -247,6 +270,8 @@ class ReraiseFlow:
         ``exc.exceptions[0]``, and the part of a ``split``/``subgroup`` of the caught group that
         keeps the cancellation.  Repeated until nothing changes: a copy of a copy is a copy.
         """
+        if not self._carriers and self._given is not Truth.TRUE:
+            return  # nothing holds the exception yet, so nothing can copy it
         # (target, value, whether the target receives one member of the value's group)
         copies: list[tuple[nodes.Expression, nodes.Expression, bool]] = []
         for node in walk.descendants(block):
@@ -687,6 +712,37 @@ def _never_completes(stmt: nodes.Statement, scope: FunctionScope, options: Optio
     return isinstance(stmt, nodes.ExpressionStmt) and isinstance(scope.resolver.type_of(stmt.expr), UninhabitedType)
 
 
+_COMPLETING_STATEMENTS = (
+    nodes.PassStmt, nodes.ImportBase, nodes.GlobalDecl, nodes.NonlocalDecl, nodes.DelStmt, nodes.OperatorAssignmentStmt,
+)
+
+
+def _last_statement_finishes(defn: nodes.FuncItem) -> bool:
+    """The function's last statement returns, or completes whatever it runs (an assignment, a
+    name): the function does not raise on every path, and no flow need be followed to know it.
+    (The flow could tell otherwise only where that statement is dead code, or is reached only
+    while the task is not being cancelled.)  Not in an exit method, whose return may re-raise the
+    exception it was given."""
+    if defn.name in semantics.EXIT_EXCEPTION_PARAMETER:
+        return False
+    reachable = [statement for statement in defn.body.body if not getattr(statement, "is_unreachable", False)]
+    if not reachable:
+        return True
+    last = reachable[-1]
+    if isinstance(last, (nodes.ReturnStmt, *_COMPLETING_STATEMENTS)):
+        return True
+    if isinstance(last, nodes.AssignmentStmt):
+        value: nodes.Expression = last.rvalue
+    elif isinstance(last, nodes.ExpressionStmt) and not isinstance(last.expr, (nodes.CallExpr, nodes.AwaitExpr)):
+        value = last.expr
+    else:
+        return False
+    return not any(  # ``current_task().uncancel()`` withdraws the cancellation: the flow ends the path there
+        isinstance(node, nodes.MemberExpr) and node.name in semantics.CANCEL_COUNT_DECREMENTERS
+        for node in (value, *walk.descendants(value))
+    )
+
+
 def _group_members_of(expr: nodes.Expression | None) -> nodes.Expression | None:
     """``g`` of ``g.exceptions``: the members of an exception group."""
     if isinstance(expr, nodes.MemberExpr) and expr.name == "exceptions":
@@ -713,19 +769,29 @@ def _parameters_of(call: nodes.CallExpr, callee: nodes.FuncDef) -> list[tuple[no
 
 def _raises(scope: FunctionScope, module: ModuleContext, parameter: nodes.Var | None, checkpoints_raise: bool) -> bool:
     """Whether every path through ``scope``'s body raises (``parameter`` ``None``), or raises again
-    ``parameter`` when it holds a cancellation of the module's libraries."""
-    assert scope.defn is not None
+    ``parameter`` when it holds a cancellation of the module's libraries.
+
+    A body that stands in for overrides (abstract, or trivial to mypy: ``pass``, ``...``, ``raise
+    NotImplementedError``) says nothing about what a call of the method runs, and a generator's
+    body does not run when it is called."""
+    defn = scope.defn
+    assert defn is not None
+    if mypy_internals.stands_in_for_overrides(defn) or defn.is_generator or defn.is_async_generator:
+        return False
+    if parameter is None and not checkpoints_raise and _last_statement_finishes(defn):
+        return False
     flow = ReraiseFlow(scope, module, parameter, module.libraries_in_play, level_triggered=checkpoints_raise)
-    ends = flow.escapes(scope.defn.body)
+    ends = flow.escapes(defn.body)
     return not any(e.kind in _ENDING for e in ends) if parameter is None else not ends
 
 
 def helper_summary(scope: FunctionScope, module: ModuleContext) -> tuple[bool, frozenset[str]]:
     """What callers in other modules need (``module_facts``): whether the function raises on every
     path, and which parameters it raises again when they hold a cancellation.  Only a function
-    with a ``raise`` can; a parameter is tried only where a ``raise`` can reach it (a bare
-    ``raise``, or one that names it).  Cancellation is taken as edge-triggered: the caller's
-    library is not known here."""
+    with a ``raise`` can; a parameter is tried only where a ``raise`` can reach it: one that names
+    it, or a bare ``raise`` outside the function's own handlers (inside one, it passes on what
+    that handler caught).  Cancellation is taken as edge-triggered: the caller's library is not
+    known here."""
     raises = scope.of(nodes.RaiseStmt)
     defn = scope.defn
     if not raises or defn is None:
@@ -736,7 +802,11 @@ def helper_summary(scope: FunctionScope, module: ModuleContext) -> tuple[bool, f
         node.name for stmt in raises if stmt.expr is not None
         for node in (stmt.expr, *walk.descendants(stmt.expr)) if isinstance(node, nodes.NameExpr)
     }
-    bare = any(stmt.expr is None for stmt in raises)
+    handlers = [handler for stmt in scope.of(nodes.TryStmt) for handler in stmt.handlers]
+    bare = any(
+        stmt.expr is None and not any(scope.walked.encloses_any(handler, [scope.walked.positions[id(stmt)]]) for handler in handlers)
+        for stmt in raises
+    )
     skip = 1 if defn.info is not nodes.FUNC_NO_INFO and not defn.is_static else 0
     candidates = [a.variable for a in defn.arguments[skip:] if a.kind.is_positional() or a.kind.is_named()]
     return False, frozenset(
