@@ -713,34 +713,56 @@ def _never_completes(stmt: nodes.Statement, scope: FunctionScope, options: Optio
 
 
 _COMPLETING_STATEMENTS = (
-    nodes.PassStmt, nodes.ImportBase, nodes.GlobalDecl, nodes.NonlocalDecl, nodes.DelStmt, nodes.OperatorAssignmentStmt,
+    nodes.PassStmt, nodes.ImportBase, nodes.GlobalDecl, nodes.NonlocalDecl, nodes.DelStmt, nodes.AssignmentStmt,
+    nodes.OperatorAssignmentStmt,
 )
 
 
-def _last_statement_finishes(defn: nodes.FuncItem) -> bool:
-    """The function's last statement returns, or completes whatever it runs (an assignment, a
-    name): the function does not raise on every path, and no flow need be followed to know it.
-    (The flow could tell otherwise only where that statement is dead code, or is reached only
-    while the task is not being cancelled.)  Not in an exit method, whose return may re-raise the
-    exception it was given."""
-    if defn.name in semantics.EXIT_EXCEPTION_PARAMETER:
+def _visibly_finishes(scope: FunctionScope, options: Options | None) -> bool:
+    """Some path through the function returns or reaches its end, as its structure shows: no flow
+    need be followed to know it does not raise on every path.
+
+    Asked only where nothing but the structure can end a path early: outside exit methods (whose
+    return may re-raise the exception they were given) and in functions that never ask for the
+    current task (so no condition or ``uncancel()`` is about its cancellation).  The flow could
+    tell otherwise only where the statement judged is dead code, which mypy does not check.
+    """
+    defn = scope.defn
+    assert defn is not None
+    if defn.name in semantics.EXIT_EXCEPTION_PARAMETER or any(
+        getattr(call.callee, "fullname", None) in semantics.CURRENT_TASK_FUNCTIONS for call in scope.of(nodes.CallExpr)
+    ):
         return False
-    reachable = [statement for statement in defn.body.body if not getattr(statement, "is_unreachable", False)]
+    return _block_finishes(defn.body, options)
+
+
+def _block_finishes(block: nodes.Block, options: Options | None) -> bool:
+    """Some path reaches the end of ``block`` (or a ``return``), judged by its last reachable
+    statement: one that completes, or a compound statement with a path that does.  A condition
+    counts only while it is not a constant for the target (``conditions.evaluate``)."""
+    reachable = [statement for statement in block.body if not getattr(statement, "is_unreachable", False)]
     if not reachable:
         return True
     last = reachable[-1]
     if isinstance(last, (nodes.ReturnStmt, *_COMPLETING_STATEMENTS)):
         return True
-    if isinstance(last, nodes.AssignmentStmt):
-        value: nodes.Expression = last.rvalue
-    elif isinstance(last, nodes.ExpressionStmt) and not isinstance(last.expr, (nodes.CallExpr, nodes.AwaitExpr)):
-        value = last.expr
-    else:
-        return False
-    return not any(  # ``current_task().uncancel()`` withdraws the cancellation: the flow ends the path there
-        isinstance(node, nodes.MemberExpr) and node.name in semantics.CANCEL_COUNT_DECREMENTERS
-        for node in (value, *walk.descendants(value))
-    )
+    if isinstance(last, nodes.ExpressionStmt):
+        return not isinstance(last.expr, (nodes.CallExpr, nodes.AwaitExpr))  # a call may never return
+    if isinstance(last, nodes.WithStmt):
+        return _block_finishes(last.body, options)
+    if isinstance(last, (nodes.IfStmt, nodes.WhileStmt)):
+        conditions = last.expr if isinstance(last, nodes.IfStmt) else [last.expr]
+        if any(evaluate(condition, lambda _: Truth.UNKNOWN, options) is not Truth.UNKNOWN for condition in conditions):
+            return False
+    if isinstance(last, nodes.IfStmt):
+        return last.else_body is None or any(_block_finishes(body, options) for body in [*last.body, last.else_body])
+    if isinstance(last, (nodes.ForStmt, nodes.WhileStmt)):
+        return last.else_body is None or _block_finishes(last.else_body, options)
+    if isinstance(last, nodes.TryStmt):
+        return all(
+            _block_finishes(body, options) for body in (last.body, last.else_body, last.finally_body) if body is not None
+        )
+    return False
 
 
 def _group_members_of(expr: nodes.Expression | None) -> nodes.Expression | None:
@@ -778,7 +800,7 @@ def _raises(scope: FunctionScope, module: ModuleContext, parameter: nodes.Var | 
     assert defn is not None
     if mypy_internals.stands_in_for_overrides(defn) or defn.is_generator or defn.is_async_generator:
         return False
-    if parameter is None and not checkpoints_raise and _last_statement_finishes(defn):
+    if parameter is None and not checkpoints_raise and _visibly_finishes(scope, module.options):
         return False
     flow = ReraiseFlow(scope, module, parameter, module.libraries_in_play, level_triggered=checkpoints_raise)
     ends = flow.escapes(defn.body)
