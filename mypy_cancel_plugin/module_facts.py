@@ -1,8 +1,9 @@
 """Summaries of a module's helpers that the verdicts of other modules read.
 
 A caller in another module is judged like a caller in the helper's own module once the helper
-is summarised: it returns a task no task group owns, it raises on every path, or it raises
-again a parameter that holds a cancellation.  Three properties keep those verdicts the same in
+is summarised: it returns a task no task group owns, it raises on every path, it raises
+again a parameter that holds a cancellation, or (a coroutine function) it reaches an unshielded
+checkpoint on every path, which raises again a level-triggered cancellation.  Three properties keep those verdicts the same in
 a cold run, a warm run and the daemon:
 
 - A module's summaries are worked out from that module alone, without the checker's type map
@@ -40,6 +41,8 @@ class HelperFacts(NamedTuple):
     always_raises: bool = False
     # Parameters it raises again, on every path, when they hold a cancellation.
     reraised_parameters: frozenset[str] = frozenset()
+    # A coroutine function that reaches an unshielded checkpoint (or raises) on every path.
+    checkpoints: bool = False
 
 
 # A module's summaries, computed from its context (built without a type map): fullname -> facts.
@@ -51,7 +54,8 @@ def encode(facts: dict[str, HelperFacts]) -> str | None:
     if not facts:
         return None
     rows = {
-        name: [int(fact.returns_unowned_task), int(fact.always_raises), sorted(fact.reraised_parameters)]
+        name: [int(fact.returns_unowned_task), int(fact.always_raises), sorted(fact.reraised_parameters),
+               int(fact.checkpoints)]
         for name, fact in facts.items()
     }
     return json.dumps(rows, sort_keys=True, separators=(",", ":"))
@@ -62,8 +66,8 @@ def decode(text: str | None) -> dict[str, HelperFacts]:
     try:
         rows = json.loads(text) if text else {}
         return {
-            name: HelperFacts(bool(task), bool(raises), frozenset(str(p) for p in parameters))
-            for name, (task, raises, parameters) in rows.items()
+            name: HelperFacts(bool(task), bool(raises), frozenset(str(p) for p in parameters), bool(checkpoints))
+            for name, (task, raises, parameters, checkpoints) in rows.items()
         }
     except (ValueError, TypeError, AttributeError):
         return {}

@@ -555,7 +555,8 @@ class ReraiseFlow:
         return any(isinstance(node, nodes.AwaitExpr) and self._is_checkpoint(node) for node in walk.descendants(stmt))
 
     def _is_checkpoint(self, awaited: nodes.AwaitExpr) -> bool:
-        """Awaiting a call of the checkpointing libraries, or of a helper of this module that checkpoints (or raises) on every path."""
+        """Awaiting a call of the checkpointing libraries, or of a helper that checkpoints (or raises)
+        on every path: one of this module, or of another whose summary can be read (``module_facts``)."""
         call = awaited.expr
         if not isinstance(call, nodes.CallExpr):
             return False
@@ -563,10 +564,12 @@ class ReraiseFlow:
         fullname = callee.fullname if callee is not None else getattr(call.callee, "fullname", "")
         if fullname.partition(".")[0] in semantics.CHECKPOINT_PACKAGES:
             return True
-        return (
-            isinstance(callee, nodes.FuncDef) and callee.is_coroutine and self._module.defines(callee)
-            and self._summary(callee, None)
-        )
+        if not (isinstance(callee, nodes.FuncDef) and callee.is_coroutine):
+            return False
+        if self._module.defines(callee):
+            return self._summary(callee, None)
+        facts = self._module.helper_facts(callee)
+        return facts is not None and (facts.always_raises or facts.checkpoints)
 
     def _defers_reraise(self, stmt: nodes.AssignmentStmt) -> bool:
         """``err = exc`` (or ``self.error = exc``) where every path after the try statement raises it."""
@@ -805,6 +808,17 @@ def _raises(scope: FunctionScope, module: ModuleContext, parameter: nodes.Var | 
     flow = ReraiseFlow(scope, module, parameter, module.libraries_in_play, level_triggered=checkpoints_raise)
     ends = flow.escapes(defn.body)
     return not any(e.kind in _ENDING for e in ends) if parameter is None else not ends
+
+
+def checkpoints_on_every_path(scope: FunctionScope, module: ModuleContext) -> bool:
+    """What callers in other modules need where cancellation is level-triggered (``module_facts``):
+    the coroutine function reaches an unshielded checkpoint (or raises) on every path, so a
+    cancellation its caller handles is raised again inside it.  Only a module that imports a
+    checkpointing library can tell (checkpoints of helpers in a third module are not followed)."""
+    defn = scope.defn
+    if defn is None or not defn.is_coroutine or not scope.of(nodes.AwaitExpr):
+        return False
+    return bool(module.imported_packages & semantics.CHECKPOINT_PACKAGES) and _raises(scope, module, None, True)
 
 
 def helper_summary(scope: FunctionScope, module: ModuleContext) -> tuple[bool, frozenset[str]]:

@@ -14,7 +14,7 @@ from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.context import Diagnostic, FunctionScope, ModuleContext, fix_note
 from mypy_cancel_plugin.errorcodes import PLUGIN_FAILURE
 from mypy_cancel_plugin.module_facts import HelperFacts, SharedFacts
-from mypy_cancel_plugin.reraise import helper_summary
+from mypy_cancel_plugin.reraise import checkpoints_on_every_path, helper_summary
 from mypy_cancel_plugin.rules import (
     asyncio_timeout_not_caught,
     cancel_scope_escapes_task,
@@ -89,15 +89,17 @@ def summarise_helpers(module: ModuleContext) -> dict[str, HelperFacts]:
     for walked in module.scopes[1:]:
         function = walked.function
         assert function is not None
-        if (not walked.of(nodes.RaiseStmt) and not walked.returned) or any(
+        awaits = function.defn.is_coroutine and walked.of(nodes.AwaitExpr)
+        if (not walked.of(nodes.RaiseStmt) and not walked.returned and not awaits) or any(
             isinstance(node, nodes.FuncDef) for node in function.enclosing
         ):
             continue
         scope = FunctionScope(walked, module)
         returns_task = unstructured_task.gives_away_unowned_task(scope, module)
         always_raises, reraised = helper_summary(scope, module)
-        if returns_task or always_raises or reraised:
-            summaries[function.defn.fullname] = HelperFacts(returns_task, always_raises, reraised)
+        checkpoints = not always_raises and checkpoints_on_every_path(scope, module)
+        if returns_task or always_raises or reraised or checkpoints:
+            summaries[function.defn.fullname] = HelperFacts(returns_task, always_raises, reraised, checkpoints)
     return summaries
 
 
