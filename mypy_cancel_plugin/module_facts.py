@@ -1,10 +1,10 @@
 """Summaries of a module's helpers that the verdicts of other modules read.
 
 A caller in another module is judged like a caller in the helper's own module once the helper
-is summarised: it returns a task no task group owns, it raises on every path, it raises
-again a parameter that holds a cancellation, or (a coroutine function) it reaches an unshielded
-checkpoint on every path, which raises again a level-triggered cancellation.  Three properties keep those verdicts the same in
-a cold run, a warm run and the daemon:
+is summarised: it returns a task no task group owns, it raises on every path, it raises again a
+parameter that holds a cancellation, or (a coroutine function) it reaches an unshielded
+checkpoint on every path, which raises again a level-triggered cancellation.  Three properties
+keep those verdicts the same in a cold run, a warm run and the daemon:
 
 - A module's summaries are worked out from that module alone, without the checker's type map
   (declarations only, as in unchecked code), so they are the same whether the module's body is
