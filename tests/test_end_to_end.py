@@ -202,18 +202,34 @@ def test_a_warm_cache_follows_a_helper_changed_in_another_module(project: Path) 
     assert warm == plugin_lines(run_mypy(project, "uses.py", "--no-incremental")) and len(warm) == 1
 
 
-def test_a_warm_cache_follows_the_body_of_a_helper_in_another_module(project: Path) -> None:
+# (helper module, a module whose handler relies on the helper, the helper's edit that breaks it)
+HELPER_BODIES = {
+    "reraises": (
+        "import asyncio\ndef fail(e: BaseException) -> None:\n    if isinstance(e, asyncio.CancelledError):\n        raise e\n",
+        "import asyncio\nimport helpers\nasync def f() -> None:\n    try:\n        await asyncio.sleep(1)\n"
+        "    except asyncio.CancelledError as e:\n        helpers.fail(e)\n",
+        ("raise e", "print(e)"),
+    ),
+    "checkpoints": (
+        "import trio\nasync def settle() -> None:\n    await trio.sleep(0)\n",
+        "import trio\nimport helpers\nasync def f() -> None:\n    try:\n        await trio.sleep(1)\n"
+        "    except trio.Cancelled:\n        await helpers.settle()\n",
+        ("await trio.sleep(0)", "print()"),
+    ),
+}
+
+
+@pytest.mark.parametrize("helper", sorted(HELPER_BODIES))
+def test_a_warm_cache_follows_the_body_of_a_helper_in_another_module(project: Path, helper: str) -> None:
     """A verdict that reads another module's helper body (its published summary) is recomputed when
     only that body changes, and a warm run that loads the helper from the cache agrees with a cold run."""
-    reraises = "import asyncio\ndef fail(e: BaseException) -> None:\n    if isinstance(e, asyncio.CancelledError):\n        raise e\n"
-    (project / "helpers.py").write_text(reraises)
-    uses = ("import asyncio\nimport helpers\nasync def f() -> None:\n    try:\n        await asyncio.sleep(1)\n"
-            "    except asyncio.CancelledError as e:\n        helpers.fail(e)\n")
+    body, uses, (before, after) = HELPER_BODIES[helper]
+    (project / "helpers.py").write_text(body)
     (project / "uses.py").write_text(uses)
     assert plugin_lines(run_mypy(project, "uses.py", "--cache-dir", "cache")) == []
     (project / "uses.py").write_text(uses + "\n")  # re-checked; helpers.py comes from the cache
     assert plugin_lines(run_mypy(project, "uses.py", "--cache-dir", "cache")) == []
-    (project / "helpers.py").write_text(reraises.replace("raise e", "print(e)"))  # the body alone changes
+    (project / "helpers.py").write_text(body.replace(before, after))  # the body alone changes
     warm = plugin_lines(run_mypy(project, "uses.py", "--cache-dir", "cache"))
     assert warm == plugin_lines(run_mypy(project, "uses.py", "--no-incremental")) and len(warm) == 1
 
