@@ -24,6 +24,8 @@ decides:
 4. **Names** (optional, ``loop_names``): a name or attribute nothing above says anything
    about, spelled ``loop``, ``_loop`` or ``<anything>_loop``, is an event loop, and so is
    what an untyped function spelled so returns (``helpers.get_running_loop()``).
+5. **Purpose** (``unstructured_task``, optional): a call nothing above says anything about
+   (``says_nothing_about``) given to ``ensure_future`` is a coroutine.
 
 A value whose evidence disagrees (a loop in one assignment, anything else in another) is
 none of the kinds in particular, and no name decides it.  Evidence is gathered in one pass over the module; each value is judged once.
@@ -187,6 +189,14 @@ def _agree(kinds: Iterable[str | None]) -> str | None:
     if len(known) > 1:
         return OTHER
     return known.pop() if known else None
+
+
+def _unannotated_any(typ: ProperType) -> bool:
+    """``Any`` that stands for code nobody annotated, directly or through values derived from it."""
+    if not isinstance(typ, AnyType):
+        return False
+    source = typ.source_any if typ.type_of_any == TypeOfAny.from_another_any and typ.source_any else typ
+    return source.type_of_any == TypeOfAny.unannotated
 
 
 def _declared(var: nodes.Var) -> bool:
@@ -516,6 +526,39 @@ class ModuleEvidence:
                 return judged  # values that say nothing leave the name to decide
         named = isinstance(expr, (nodes.NameExpr, nodes.MemberExpr)) and LOOP_NAME.fullmatch(expr.name)
         return LOOP if self._loop_names and named else None
+
+    def says_nothing_about(self, expr: nodes.Expression, function: nodes.FuncDef | None, depth: int = 0) -> bool:
+        """Whether no level says anything about ``expr``: no type but the ``Any`` of unannotated code
+        (not an explicit ``Any``, not an unresolved import's), no definition, and no value, element
+        or use recorded for what it names, or only values nothing is known of either (an attribute
+        of such a value, a call of an unannotated function of another module, an item of an unknown
+        container).  Evidence that disagrees is evidence."""
+        resolver = self.resolver(function)
+        typ = resolver.type_of(expr)
+        if typ is not None and not _unannotated_any(typ):
+            return False
+        if depth > _MAX_DEPTH:
+            return False
+        self._gathered()
+        depth += 1
+        if isinstance(expr, nodes.CallExpr):
+            definition = self._definition_of(expr.callee, function, resolver)
+            if isinstance(definition, nodes.FuncDef):  # an unannotated def: its returns, when here, say what it gives
+                return definition.type is None and definition not in self._returned
+            return self.says_nothing_about(expr.callee, function, depth)
+        if isinstance(expr, nodes.IndexExpr):
+            return self.says_nothing_about(expr.base, function, depth)
+        if not isinstance(expr, nodes.RefExpr):
+            return False
+        definition = self._definition_of(expr, function, resolver)
+        if definition is not None and not isinstance(definition, nodes.Var):
+            return False  # a function, a class, a module
+        var = self.var_of(expr, function)
+        if var is None:  # an attribute of something else: known only through its owner
+            return isinstance(expr, nodes.MemberExpr) and self.says_nothing_about(expr.expr, function, depth)
+        if self._declared(var) or var in self._uses or var in self._elements:
+            return False
+        return all(self.says_nothing_about(value, where, depth) for value, where in self._values.get(var, ()))
 
     def _awaitable_kind(self, expr: nodes.Expression, function: nodes.FuncDef | None, resolver: Resolver) -> str | None:
         """A value declared only awaitable: what the code it comes from makes it.

@@ -212,7 +212,7 @@ class _Rule:
         if callee is not None and callee in self.module.settings.spawn_functions:
             return f"{_short_name(call.callee)}()"
         if callee == ENSURE_FUTURE:
-            return SPAWNING_FUNCTIONS[callee] if first is not None and self.kind_of(first) == COROUTINE else None
+            return SPAWNING_FUNCTIONS[callee] if first is not None and self.wraps_coroutine(first) else None
         constructed = _constructed_task_class(callee_type)
         if constructed is not None:
             return f"{constructed}()"
@@ -220,6 +220,16 @@ class _Rule:
         if isinstance(member, nodes.MemberExpr) and member.name == LOOP_METHOD and self.kind_of(member.expr) == LOOP:
             return "loop.create_task()"
         return None
+
+    def wraps_coroutine(self, argument: nodes.Expression) -> bool:
+        """``ensure_future(argument)`` wraps a coroutine in a new task: as the evidence decides
+        (``evidence``), or, where no level says anything about a call's value, by what
+        ``ensure_future`` is for (setting ``unstructured_task_untyped_ensure_future``): a future
+        comes from an API mypy types (``run_in_executor``, ``gather``, ``create_future``)."""
+        kind = self.kind_of(argument)
+        if kind is not None or not self.module.settings.unstructured_task_untyped_ensure_future:
+            return kind == COROUTINE
+        return isinstance(argument, nodes.CallExpr) and self.evidence.says_nothing_about(argument, self.function.defn)
 
     def implicit_tasks(self, call: nodes.CallExpr, callee_info: Callee) -> None:
         """Report each bare coroutine a call to ``shield``/``wait_for``/``gather``/``wait`` wraps in a task."""
