@@ -24,8 +24,9 @@ decides:
 4. **Names** (optional, ``loop_names``): a name or attribute nothing above says anything
    about, spelled ``loop``, ``_loop`` or ``<anything>_loop``, is an event loop, and so is
    what an untyped function spelled so returns (``helpers.get_running_loop()``).
-5. **Purpose** (``unstructured_task``, optional): a call nothing above says anything about
-   (``says_nothing_about``) given to ``ensure_future`` is a coroutine.
+5. **Purpose** (optional, ``untyped_ensure_future``, decided in ``rules/unstructured_task``): a
+   call nothing above says anything about (``says_nothing_about``) given to ``ensure_future``
+   is a coroutine, since wrapping one is what ``ensure_future`` is for.
 
 A value whose evidence disagrees (a loop in one assignment, anything else in another) is
 none of the kinds in particular, and no name decides it.  Evidence is gathered in one pass over the module; each value is judged once.
