@@ -813,12 +813,10 @@ def _raises(scope: FunctionScope, module: ModuleContext, parameter: nodes.Var | 
 def checkpoints_on_every_path(scope: FunctionScope, module: ModuleContext) -> bool:
     """What callers in other modules need where cancellation is level-triggered (``module_facts``):
     the coroutine function reaches an unshielded checkpoint (or raises) on every path, so a
-    cancellation its caller handles is raised again inside it.  Only a module that imports a
-    checkpointing library can tell (checkpoints of helpers in a third module are not followed)."""
-    defn = scope.defn
-    if defn is None or not defn.is_coroutine or not scope.of(nodes.AwaitExpr):
-        return False
-    return bool(module.imported_packages & semantics.CHECKPOINT_PACKAGES) and _raises(scope, module, None, True)
+    cancellation its caller handles is raised again inside it.  Asked only of coroutine functions
+    that await, in modules that import a checkpointing library (``rules.summarise_helpers``):
+    checkpoints of helpers in a third module are not followed."""
+    return scope.defn is not None and _raises(scope, module, None, True)
 
 
 def helper_summary(scope: FunctionScope, module: ModuleContext) -> tuple[bool, frozenset[str]]:

@@ -9,7 +9,7 @@ from mypy import nodes
 from mypy.options import Options
 from mypy.types import Type
 
-from mypy_cancel_plugin import setting_names, walk
+from mypy_cancel_plugin import semantics, setting_names, walk
 from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.context import Diagnostic, FunctionScope, ModuleContext, fix_note
 from mypy_cancel_plugin.errorcodes import PLUGIN_FAILURE
@@ -86,10 +86,11 @@ def summarise_helpers(module: ModuleContext) -> dict[str, HelperFacts]:
     """The summaries of the module's functions that callers elsewhere can name (not nested in a
     ``def``), from ``module`` built without a type map; functions with nothing to tell are left out."""
     summaries: dict[str, HelperFacts] = {}
+    checkpointing = bool(module.imported_packages & semantics.CHECKPOINT_PACKAGES)
     for walked in module.scopes[1:]:
         function = walked.function
         assert function is not None
-        awaits = function.defn.is_coroutine and walked.of(nodes.AwaitExpr)
+        awaits = checkpointing and function.defn.is_coroutine and bool(walked.of(nodes.AwaitExpr))
         if (not walked.of(nodes.RaiseStmt) and not walked.returned and not awaits) or any(
             isinstance(node, nodes.FuncDef) for node in function.enclosing
         ):
@@ -97,7 +98,7 @@ def summarise_helpers(module: ModuleContext) -> dict[str, HelperFacts]:
         scope = FunctionScope(walked, module)
         returns_task = unstructured_task.gives_away_unowned_task(scope, module)
         always_raises, reraised = helper_summary(scope, module)
-        checkpoints = not always_raises and checkpoints_on_every_path(scope, module)
+        checkpoints = awaits and not always_raises and checkpoints_on_every_path(scope, module)
         if returns_task or always_raises or reraised or checkpoints:
             summaries[function.defn.fullname] = HelperFacts(returns_task, always_raises, reraised, checkpoints)
     return summaries
