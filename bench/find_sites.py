@@ -86,6 +86,7 @@ class Site:
     path: str  # <dist>/<path in package tree>
     line: int
     end_line: int
+    col: int  # 1-based column where the site's node starts, as mypy, flake8 and ruff print it
     function: str
     code: str  # first line of the site, stripped
     fingerprint: str
@@ -188,7 +189,8 @@ class Finder(ast.NodeVisitor):
             site_id = f"{site_id}#{number}"
         self.sites.append(Site(
             id=site_id, rule=RULE_OF_KIND[kind], kind=kind, path=self.path,
-            line=line, end_line=end, function=".".join(self.scope) or "<module>",
+            line=line, end_line=end, col=getattr(node, "col_offset", 0) + 1,
+            function=".".join(self.scope) or "<module>",
             code=self.lines[line - 1].strip(),
             fingerprint=hashlib.sha1(text.encode()).hexdigest()[:12]))
 

@@ -65,7 +65,8 @@ LINTER_RULE = {
     "ASYNC119": "yield-in-cancel-scope",
 }
 MYPY_OPTIONS = ["--ignore-missing-imports", "--follow-imports=silent", "--python-version", "3.11",
-                "--no-error-summary", "--show-traceback", "--no-color-output", "--no-pretty"]
+                "--no-error-summary", "--show-traceback", "--no-color-output", "--no-pretty",
+                "--show-column-numbers"]
 TEXT_LINE = re.compile(r"^(?P<path>[^:\n]+):(?P<line>\d+):(?:(?P<col>\d+):)?\s*(?P<rest>.*)$")
 MYPY_CODE = re.compile(r"\[(?P<code>[a-z0-9-]+)\]\s*$")
 LINT_CODE = re.compile(r"^(?:error: )?(?P<code>[A-Z]+[0-9]+)\b")
@@ -79,6 +80,7 @@ class Report:
     rule: str
     code: str
     message: str
+    col: int | None = None  # 1-based, where the tool prints one
 
 
 # ---------------------------------------------------------------- adapters: output -> reports
@@ -115,7 +117,8 @@ def adapt_mypy_text(output: str, paths: PathMap) -> list[Report]:
             continue
         rule, path = plugin_rule(code["code"]), paths(match["path"])
         if rule and path:
-            reports.append(Report("plugin", path, int(match["line"]), rule, code["code"], match["rest"]))
+            reports.append(Report("plugin", path, int(match["line"]), rule, code["code"], match["rest"],
+                                  _column(match["col"])))
     return reports
 
 
@@ -129,7 +132,9 @@ def adapt_mypy_json(output: str, paths: PathMap) -> list[Report]:
         code = item.get("code") or ""
         rule, path = plugin_rule(code), paths(item.get("file", ""))
         if rule and path and item.get("severity", "error") == "error":
-            reports.append(Report("plugin", path, int(item["line"]), rule, code, item.get("message", "")))
+            column = item.get("column")
+            reports.append(Report("plugin", path, int(item["line"]), rule, code, item.get("message", ""),
+                                  column + 1 if isinstance(column, int) and column >= 0 else None))
     return reports
 
 
@@ -140,7 +145,8 @@ def adapt_ruff_json(output: str, paths: PathMap) -> list[Report]:
         code = item.get("code") or ""
         rule, path = LINTER_RULE.get(code), paths(item.get("filename", ""))
         if rule and path:
-            reports.append(Report("ruff", path, int(item["location"]["row"]), rule, code, item.get("message", "")))
+            reports.append(Report("ruff", path, int(item["location"]["row"]), rule, code, item.get("message", ""),
+                                  item["location"].get("column")))
     return reports
 
 
@@ -156,8 +162,13 @@ def adapt_lint_text(tool: str, output: str, paths: PathMap) -> list[Report]:
             continue
         rule, path = LINTER_RULE.get(code["code"]), paths(match["path"])
         if rule and path:
-            reports.append(Report(tool, path, int(match["line"]), rule, code["code"], match["rest"]))
+            reports.append(Report(tool, path, int(match["line"]), rule, code["code"], match["rest"],
+                                  _column(match["col"])))
     return reports
+
+
+def _column(text: str | None) -> int | None:
+    return int(text) if text else None
 
 
 # ---------------------------------------------------------------- running the tools
@@ -265,8 +276,24 @@ def site_index(sites: list[find_sites.Site]) -> dict[tuple[str, str], list[find_
 
 
 def locate(report: Report, index) -> find_sites.Site | None:
+    """The site a report flags: among the sites of its rule whose lines hold it, those of the
+    kind its code names (``-implicit`` reports a task ``implicit-task`` sites stand for, any
+    other code a spawn), then the innermost, then, among sites on one line, the last starting
+    at or before the report's column (``{create_task(a), create_task(b)}``)."""
     inside = [s for s in index.get((report.path, report.rule), ()) if s.line <= report.line <= s.end_line]
-    return min(inside, key=lambda s: (s.end_line - s.line, -s.line)) if inside else None
+    if report.rule == "unstructured-task":
+        implicit = report.code.endswith("-implicit")
+        inside = [s for s in inside if (s.kind == "implicit-task") == implicit] or inside
+    if not inside:
+        return None
+    narrowest = min(s.end_line - s.line for s in inside)
+    inside = [s for s in inside if s.end_line - s.line == narrowest]
+    last_line = max(s.line for s in inside)
+    inside = [s for s in inside if s.line == last_line]
+    if report.col is not None and report.line == last_line:
+        before = [s for s in inside if s.col <= report.col]
+        return max(before, key=lambda s: s.col) if before else min(inside, key=lambda s: s.col)
+    return min(inside, key=lambda s: s.col)
 
 
 @dataclasses.dataclass
