@@ -43,8 +43,9 @@ class Settings:
     unstructured_task_allow: tuple[str, ...] = ()
     # Last evidence level for untyped receivers: a name ``loop``/``_loop``/``*_loop`` is an event loop.
     unstructured_task_loop_names: bool = True
-    # Last evidence level for ``ensure_future(f(...))``: a call nothing says anything about is a coroutine.
-    unstructured_task_untyped_ensure_future: bool = True
+    # Last evidence level for a call given to ensure_future, shield, wait_for or gather: one nothing
+    # says anything about is a coroutine.
+    unstructured_task_untyped_calls: bool = True
     # Analyse functions without annotations too (mypy itself skips their bodies by default).
     check_unannotated: bool = True
     # The plugin's own switch for its codes: works where mypy's options cannot name them (the

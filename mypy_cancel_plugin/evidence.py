@@ -24,9 +24,10 @@ decides:
 4. **Names** (optional, ``loop_names``): a name or attribute nothing above says anything
    about, spelled ``loop``, ``_loop`` or ``<anything>_loop``, is an event loop, and so is
    what an untyped function spelled so returns (``helpers.get_running_loop()``).
-5. **Purpose** (optional, ``untyped_ensure_future``, decided in ``rules/unstructured_task``): a
-   call nothing above says anything about (``says_nothing_about``) given to ``ensure_future``
-   is a coroutine, since wrapping one is what ``ensure_future`` is for.
+5. **Purpose** (optional, ``untyped_calls``, decided in ``rules/unstructured_task``): a
+   call nothing above says anything about (``says_nothing_about``) given to ``ensure_future``,
+   ``shield``, ``wait_for`` or ``gather`` is a coroutine, since wrapping one is what they are
+   for (a future comes from an API mypy types).
 
 A value whose evidence disagrees (a loop in one assignment, anything else in another) is
 none of the kinds in particular, and no name decides it.  Evidence is gathered in one pass over the module; each value is judged once.
@@ -544,8 +545,15 @@ class ModuleEvidence:
         depth += 1
         if isinstance(expr, nodes.CallExpr):
             definition = self._definition_of(expr.callee, function, resolver)
-            if isinstance(definition, nodes.FuncDef):  # an unannotated def: its returns, when here, say what it gives
-                return definition.type is None and definition not in self._returned
+            if isinstance(definition, nodes.FuncDef):
+                if definition.type is not None or definition.is_coroutine:
+                    return False
+                if id(definition) in self._defined:
+                    return definition not in self._returned  # its returns, when here, say what it gives
+                # A plain def of another module (its body is not read here): what the call gives is
+                # that body's business, no more a coroutine than anything else; called in turn
+                # (``make_app()(scope)``, ``depth > 1``), what it gives is unknown.
+                return depth > 1
             return self.says_nothing_about(expr.callee, function, depth)
         if isinstance(expr, nodes.IndexExpr):
             return self.says_nothing_about(expr.base, function, depth)

@@ -60,7 +60,7 @@ INI = "[mypy]\nplugins = mypy_cancel_plugin\n"
 IN_TOML = "pyproject.toml: [tool.mypy_cancel_plugin]"
 IN_INI = "mypy.ini: [mypy_cancel_plugin]"
 CHOICES = "auto, asyncio, trio, anyio"
-KNOWN_KEYS = "cancel_scope_managers, check_unannotated, context_manager_decorators, disable_error_code, enable_error_code, libraries, spawn_functions, unstructured_task_allow, unstructured_task_loop_names, unstructured_task_untyped_ensure_future"
+KNOWN_KEYS = "cancel_scope_managers, check_unannotated, context_manager_decorators, disable_error_code, enable_error_code, libraries, spawn_functions, unstructured_task_allow, unstructured_task_loop_names, unstructured_task_untyped_calls"
 
 BAD_SETTINGS = {
     "unknown-key": ("pyproject.toml", TOML + "[tool.mypy_cancel_plugin]\nspeed = 3\n",

@@ -212,7 +212,7 @@ class _Rule:
         if callee is not None and callee in self.module.settings.spawn_functions:
             return f"{_short_name(call.callee)}()"
         if callee == ENSURE_FUTURE:
-            return SPAWNING_FUNCTIONS[callee] if first is not None and self.wraps_coroutine(first) else None
+            return SPAWNING_FUNCTIONS[callee] if first is not None and self.is_coroutine(first) else None
         constructed = _constructed_task_class(callee_type)
         if constructed is not None:
             return f"{constructed}()"
@@ -221,13 +221,14 @@ class _Rule:
             return "loop.create_task()"
         return None
 
-    def wraps_coroutine(self, argument: nodes.Expression) -> bool:
-        """``ensure_future(argument)`` wraps a coroutine in a new task: as the evidence decides
-        (``evidence``), or, where no level says anything about a call's value, by what
-        ``ensure_future`` is for (setting ``unstructured_task_untyped_ensure_future``): a future
-        comes from an API mypy types (``run_in_executor``, ``gather``, ``create_future``)."""
+    def is_coroutine(self, argument: nodes.Expression) -> bool:
+        """``argument``, given where asyncio takes a coroutine or a future (``ensure_future``,
+        ``shield``, ``wait_for``, ``gather``), is a coroutine: as the evidence decides
+        (``evidence``), or, where no level says anything about a call's value, by what those
+        functions are for (setting ``unstructured_task_untyped_calls``): a future comes from an
+        API mypy types (``run_in_executor``, ``gather``, ``create_future``)."""
         kind = self.kind_of(argument)
-        if kind is not None or not self.module.settings.unstructured_task_untyped_ensure_future:
+        if kind is not None or not self.module.settings.unstructured_task_untyped_calls:
             return kind == COROUTINE
         return isinstance(argument, nodes.CallExpr) and self.evidence.says_nothing_about(argument, self.function.defn)
 
@@ -245,7 +246,7 @@ class _Rule:
             if kind == nodes.ARG_STAR or callee == WAIT:
                 found = self.element_kind(argument)
             elif kind == nodes.ARG_POS:
-                found = self.kind_of(argument)
+                found = COROUTINE if self.is_coroutine(argument) else None
             else:
                 continue
             if found == COROUTINE:
