@@ -16,7 +16,7 @@ from mypy_cancel_plugin import mypy_internals, predicates, semantics, walk
 from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.errorcodes import page_url
 from mypy_cancel_plugin.evidence import ModuleEvidence
-from mypy_cancel_plugin.static_types import Resolver, import_bindings, values_by_name
+from mypy_cancel_plugin.static_types import Resolver, callee_fullname, import_bindings, values_by_name
 
 if TYPE_CHECKING:
     from mypy_cancel_plugin.module_facts import HelperFacts, SharedFacts
@@ -99,6 +99,47 @@ class ModuleContext:
     def helper_facts(self, defn: nodes.FuncDef) -> HelperFacts | None:
         """The summary of a function of another module, if it can be read from here (``module_facts``)."""
         return self.shared_facts.read(defn, self) if self.shared_facts is not None else None
+
+    def runs_only_as_main_task(self, defn: nodes.FuncDef) -> bool:
+        """Whether every reference the module makes to coroutine function ``defn`` runs it as a
+        runner's main task (``asyncio.run(main())``, ``trio.run(main)``, ``semantics.RUNNERS``),
+        and there is one.  Nothing outside that task waits for its cancellation."""
+        return id(defn) in self._main_tasks
+
+    @cached_property
+    def _main_tasks(self) -> frozenset[int]:
+        run: dict[nodes.FuncDef, set[int]] = {}  # function -> the references that run it as a main task
+        for walked in self.scopes:
+            scope: FunctionScope | None = None
+            for call in walked.of(nodes.CallExpr):
+                callee = call.callee
+                written = callee.fullname if isinstance(callee, nodes.RefExpr) else None
+                if written not in semantics.RUNNERS and not (
+                    isinstance(callee, nodes.MemberExpr) and callee.name in semantics.RUNNER_METHODS
+                ):
+                    continue
+                scope = scope or FunctionScope(walked, self)
+                runner = callee_fullname(callee, scope.resolver.type_of(callee), semantics.RUNNERS)
+                given = call.args[0] if call.args and call.arg_kinds[0] == nodes.ARG_POS else None
+                if runner not in semantics.RUNNERS or given is None:
+                    continue
+                if semantics.RUNNERS[runner] == semantics.GIVEN_A_COROUTINE:
+                    given = given.callee if isinstance(given, nodes.CallExpr) else None
+                main = scope.resolver.definition_of(given) if isinstance(given, nodes.RefExpr) else None
+                if isinstance(main, nodes.FuncDef) and main.is_coroutine and self.defines(main):
+                    run.setdefault(main, set()).add(id(given))
+        return frozenset(id(main) for main, references in run.items() if self._references(main) <= references)
+
+    def _references(self, defn: nodes.FuncDef) -> set[int]:
+        """The names and attributes of the module that refer to ``defn`` (their ids)."""
+        found: set[int] = set()
+        for walked in self.scopes:
+            found.update(id(name) for name in walked.of(nodes.NameExpr) if _refers_to(name.node, defn))
+            attributes = [member for member in walked.of(nodes.MemberExpr) if member.name == defn.name]
+            if attributes:
+                resolver = FunctionScope(walked, self).resolver
+                found.update(id(member) for member in attributes if _refers_to(resolver.definition_of(member), defn))
+        return found
 
     @cached_property
     def source_lines(self) -> list[str]:
@@ -201,6 +242,10 @@ class ModuleContext:
             if 0 < line <= len(lines) and lines[line - 1].lstrip().startswith("except"):
                 return line, stmt.column
         return min(after_previous, first_body_line), stmt.column
+
+
+def _refers_to(node: nodes.SymbolNode | None, defn: nodes.FuncDef) -> bool:
+    return node is defn or (isinstance(node, nodes.Decorator) and node.func is defn)
 
 
 def fix_note(fix: str, code: ErrorCode) -> str:

@@ -117,6 +117,19 @@ RETURN_EXCEPTIONS = "return_exceptions"
 RESULT_PASSING_FUNCTIONS = {WAIT_FOR: ("fut", 0), SHIELD: ("arg", 0)}
 # Event loop methods that run an awaitable to completion and return its result.
 LOOP_RUNNING_METHODS = frozenset({"run_until_complete"})
+# What runs its argument as the main task of an event loop of its own, and how it takes it: the
+# coroutine (``asyncio.run(main())``) or the coroutine function (``trio.run(main)``).  Nothing
+# outside that task waits for its cancellation: the runner cancels it only to stop (``Ctrl-C``).
+GIVEN_A_COROUTINE, GIVEN_A_FUNCTION = "coroutine", "function"
+RUNNERS = {
+    "asyncio.runners.run": GIVEN_A_COROUTINE,
+    "asyncio.runners.Runner.run": GIVEN_A_COROUTINE,
+    "asyncio.events.AbstractEventLoop.run_until_complete": GIVEN_A_COROUTINE,
+    "asyncio.base_events.BaseEventLoop.run_until_complete": GIVEN_A_COROUTINE,
+    "trio._core._run.run": GIVEN_A_FUNCTION,
+    "anyio._core._eventloop.run": GIVEN_A_FUNCTION,
+}
+RUNNER_METHODS = frozenset(fullname.rpartition(".")[2] for fullname in RUNNERS)
 # Builtins that iterate over the items of what they are given: one each (``reversed``, ``list``,
 # ``tuple``, ``iter``), in tuples with the items of other iterables (``zip``), or numbered
 # (``enumerate``).

@@ -3,7 +3,10 @@
 Three forms lose a cancellation: an ``except`` handler with a path that finishes without
 re-raising, ``contextlib.suppress`` of a cancellation type, and ``return``/``break``/
 ``continue`` in a ``finally`` (PEP 765).  Each only matters where a cancellation can arrive:
-the guarded code must contain an await point.
+the guarded code must contain an await point.  In a coroutine the module only runs as a
+runner's main task (``asyncio.run(main())``), the first two matter only inside a cancel scope
+the coroutine opens: nothing outside the main task waits for its cancellation, and ending
+quietly when the runner cancels it to stop (``Ctrl-C``) is how a program exits cleanly.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from mypy_cancel_plugin.errorcodes import (
     CANCEL_SWALLOWED_AWAITED_TASK,
 )
 from mypy_cancel_plugin.reraise import EscapeKind, ReraiseFlow, function_facts
+from mypy_cancel_plugin.scope_managers import opened_scope
 
 SUPPRESS = "contextlib.suppress"
 FIX = 'clean up, then "raise"'
@@ -33,6 +37,8 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
     if not sites:
         return  # nothing here can catch or suppress a cancellation
     facts = None  # built for the first site that can swallow a cancellation (most have no await point)
+    main_task = function.defn is not None and module.runs_only_as_main_task(function.defn)
+    scopes = _opened_scopes(function, module) if main_task else []
     for node in sites:
         if isinstance(node, nodes.TryStmt):
             handlers = function.has_await_point(node.body)
@@ -46,14 +52,26 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
             facts = function_facts(function, module)
         if id(node) in facts.dead:
             continue  # mypy does not check it: neither does the plugin
+        inside_scope = not main_task or _inside_any(node, scopes, function)
         if isinstance(node, nodes.TryStmt):
-            if handlers:
+            if handlers and inside_scope:
                 _check_handlers(node, function, module)
             if final:
                 assert node.finally_body is not None
                 _check_finally(node.finally_body, function, module)
-        elif isinstance(node, nodes.WithStmt):
+        elif isinstance(node, nodes.WithStmt) and inside_scope:
             _check_suppress(node, function, module)
+
+
+def _opened_scopes(function: FunctionScope, module: ModuleContext) -> list[nodes.WithStmt]:
+    """The ``with`` statements of ``function`` that open a cancel scope, timeout or task group."""
+    return [stmt for stmt in function.of(nodes.WithStmt)
+            if any(opened_scope(manager, function, module) for manager in stmt.expr)]
+
+
+def _inside_any(node: nodes.Statement, scopes: list[nodes.WithStmt], function: FunctionScope) -> bool:
+    at = [function.walked.positions[id(node)]]
+    return any(function.walked.encloses_any(stmt.body, at) for stmt in scopes)
 
 
 def _check_handlers(stmt: nodes.TryStmt, function: FunctionScope, module: ModuleContext) -> None:
