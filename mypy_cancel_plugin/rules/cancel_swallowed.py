@@ -37,8 +37,7 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
     if not sites:
         return  # nothing here can catch or suppress a cancellation
     facts = None  # built for the first site that can swallow a cancellation (most have no await point)
-    main_task = function.defn is not None and module.runs_only_as_main_task(function.defn)
-    scopes = _opened_scopes(function, module) if main_task else []
+    scopes: list[nodes.WithStmt] | None = None  # in a main task: where its cancellation still matters
     for node in sites:
         if isinstance(node, nodes.TryStmt):
             handlers = function.has_await_point(node.body)
@@ -50,9 +49,11 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
             continue  # ``suppress()`` can swallow only a cancellation delivered in its body
         if facts is None:
             facts = function_facts(function, module)
+            main_task = function.defn is not None and module.runs_only_as_main_task(function.defn)
+            scopes = _opened_scopes(function, module) if main_task else None
         if id(node) in facts.dead:
             continue  # mypy does not check it: neither does the plugin
-        inside_scope = not main_task or _inside_any(node, scopes, function)
+        inside_scope = scopes is None or _inside_any(node, scopes, function)
         if isinstance(node, nodes.TryStmt):
             if handlers and inside_scope:
                 _check_handlers(node, function, module)
