@@ -120,6 +120,9 @@ class ModuleContext:
                     continue
                 scope = scope or FunctionScope(walked, self)
                 runner = callee_fullname(callee, scope.resolver.type_of(callee), semantics.RUNNERS)
+                if runner not in semantics.RUNNERS:  # a method's type read from mypy's cache names no definition
+                    method = scope.resolver.definition_of(callee)
+                    runner = method.fullname if method is not None else None
                 given = call.args[0] if call.args and call.arg_kinds[0] == nodes.ARG_POS else None
                 if runner not in semantics.RUNNERS or given is None:
                     continue

@@ -247,3 +247,34 @@ def test_cancel_swallowed_highlights_the_whole_except_clause(project: Path) -> N
         "ranges.py:9:5:10:26",  # except (OSError,\n BaseException)
         "ranges.py:14:5:14:10",  # except
     ]
+
+
+MAIN_TASKS = '''import asyncio
+
+def serve(loop: asyncio.AbstractEventLoop) -> None:
+    with asyncio.Runner() as runner:
+        runner.run(main())
+    loop.run_until_complete(shutdown())
+
+async def main() -> None:
+    try:
+        await asyncio.sleep(10)
+    except asyncio.CancelledError:
+        pass
+
+async def shutdown() -> None:
+    try:
+        await asyncio.sleep(1)
+    except asyncio.CancelledError:
+        pass
+'''
+
+
+def test_runner_methods_are_recognised_with_asyncio_read_from_the_cache(project: Path) -> None:
+    """Types read from mypy's cache name no definition for a method (mypy 1.13): the runner
+    methods are found through their class all the same."""
+    (project / "warm.py").write_text("import asyncio\n")
+    run_mypy(project, "warm.py", "--cache-dir", "cache")
+    (project / "tasks.py").write_text(MAIN_TASKS)
+    assert plugin_lines(run_mypy(project, "tasks.py", "--cache-dir", "cache")) == []
+    assert plugin_lines(run_mypy(project, "tasks.py", "--no-incremental")) == []
