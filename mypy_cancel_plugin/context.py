@@ -16,7 +16,7 @@ from mypy_cancel_plugin import mypy_internals, predicates, semantics, walk
 from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.errorcodes import page_url
 from mypy_cancel_plugin.evidence import ModuleEvidence
-from mypy_cancel_plugin.static_types import Resolver, callee_fullname, import_bindings, values_by_name
+from mypy_cancel_plugin.static_types import Resolver, import_bindings, values_by_name
 
 if TYPE_CHECKING:
     from mypy_cancel_plugin.module_facts import HelperFacts, SharedFacts
@@ -119,10 +119,9 @@ class ModuleContext:
                 ):
                     continue
                 scope = scope or FunctionScope(walked, self)
-                runner = callee_fullname(callee, scope.resolver.type_of(callee), semantics.RUNNERS)
-                if runner not in semantics.RUNNERS:  # a method's type read from mypy's cache names no definition
-                    method = scope.resolver.definition_of(callee)
-                    runner = method.fullname if method is not None else None
+                # By definition, not by type: a method's type read from mypy's cache names none (1.13).
+                definition = scope.resolver.definition_of(callee)
+                runner = definition.fullname if definition is not None else None
                 given = call.args[0] if call.args and call.arg_kinds[0] == nodes.ARG_POS else None
                 if runner not in semantics.RUNNERS or given is None:
                     continue

@@ -56,6 +56,15 @@ def opened_scope(manager: nodes.Expression, function: FunctionScope, module: Mod
     return OpenScope(typ.type.fullname, keeps) if keeps is not None and isinstance(typ, Instance) else None
 
 
+def first_opened_scope(stmt: nodes.WithStmt, function: FunctionScope, module: ModuleContext) -> OpenScope | None:
+    """The first cancel scope one of a ``with`` statement's managers keeps open around its block."""
+    for manager in stmt.expr:
+        found = opened_scope(manager, function, module)
+        if found is not None:
+            return found
+    return None
+
+
 def _generator_manager_scope(defn: nodes.SymbolNode | None, module: ModuleContext) -> str | None:
     """The library scope a generator context manager keeps open across its ``yield``."""
     if not isinstance(defn, nodes.FuncDef) or not (defn.is_generator or defn.is_async_generator):

@@ -20,7 +20,7 @@ from mypy_cancel_plugin.errorcodes import (
     CANCEL_SWALLOWED_AWAITED_TASK,
 )
 from mypy_cancel_plugin.reraise import EscapeKind, ReraiseFlow, function_facts
-from mypy_cancel_plugin.scope_managers import opened_scope
+from mypy_cancel_plugin.scope_managers import first_opened_scope
 
 SUPPRESS = "contextlib.suppress"
 FIX = 'clean up, then "raise"'
@@ -66,8 +66,7 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
 
 def _opened_scopes(function: FunctionScope, module: ModuleContext) -> list[nodes.WithStmt]:
     """The ``with`` statements of ``function`` that open a cancel scope, timeout or task group."""
-    return [stmt for stmt in function.of(nodes.WithStmt)
-            if any(opened_scope(manager, function, module) for manager in stmt.expr)]
+    return [stmt for stmt in function.of(nodes.WithStmt) if first_opened_scope(stmt, function, module) is not None]
 
 
 def _inside_any(node: nodes.Statement, scopes: list[nodes.WithStmt], function: FunctionScope) -> bool:

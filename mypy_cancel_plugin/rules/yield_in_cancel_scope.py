@@ -13,7 +13,7 @@ from mypy import nodes
 from mypy_cancel_plugin import semantics
 from mypy_cancel_plugin.context import FunctionScope, ModuleContext
 from mypy_cancel_plugin.errorcodes import YIELD_IN_CANCEL_SCOPE
-from mypy_cancel_plugin.scope_managers import OpenScope, opened_scope
+from mypy_cancel_plugin.scope_managers import first_opened_scope
 
 # Generators whose yield is the managed block of a context manager (or fixture).
 CONTEXT_MANAGER_DECORATORS = semantics.GENERATOR_CONTEXT_MANAGERS | semantics.FIXTURE_DECORATORS
@@ -26,7 +26,7 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
         return
     reported: set[int] = set()
     for node in function.of(nodes.WithStmt):
-        scope = _first_open_scope(node, function, module)
+        scope = first_opened_scope(node, function, module)
         if scope is None:
             continue
         for inner in function.walked.nodes_at(node.body, function.walked.yields):
@@ -41,10 +41,3 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
                 fix = "move the yield out of the scope, or make this an @asynccontextmanager"
                 module.report(inner, message, YIELD_IN_CANCEL_SCOPE, fix=fix)
 
-
-def _first_open_scope(stmt: nodes.WithStmt, function: FunctionScope, module: ModuleContext) -> OpenScope | None:
-    for manager in stmt.expr:
-        found = opened_scope(manager, function, module)
-        if found is not None:
-            return found
-    return None
