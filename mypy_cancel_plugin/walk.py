@@ -298,6 +298,8 @@ def _walk_scope(
         by_kind[kind].append(node)
         what = special.get(kind)
         if what is not None:
+            if what is _LEAF:
+                continue  # no children (most nodes are names and literals)
             if what is _AWAIT or (what is _MAYBE_AWAIT and is_await_point(node)):
                 await_points.append(position)
             elif what is _YIELD:
@@ -331,10 +333,11 @@ def _walk_scope(
 
 
 # What the walk does beyond visiting children, by node class.
-_AWAIT, _MAYBE_AWAIT, _YIELD, _DEF, _DECORATED, _CLASS, _BLOCK = (
-    "await", "maybe await", "yield", "def", "decorated", "class", "block"
+_AWAIT, _MAYBE_AWAIT, _YIELD, _DEF, _DECORATED, _CLASS, _BLOCK, _LEAF = (
+    "await", "maybe await", "yield", "def", "decorated", "class", "block", "leaf"
 )
 _SPECIAL_KINDS: dict[type[nodes.Node], str] = {
+    **{kind: _LEAF for kind, attributes in CHILD_ATTRIBUTES.items() if not attributes},
     nodes.AwaitExpr: _AWAIT,
     **dict.fromkeys(_MAYBE_ASYNC, _MAYBE_AWAIT),
     **dict.fromkeys(_YIELDS, _YIELD),
