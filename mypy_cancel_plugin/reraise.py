@@ -19,7 +19,7 @@ path decide) re-raises it by returning ``False``/``None`` or by reaching the end
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -822,9 +822,9 @@ def checkpoints_on_every_path(scope: FunctionScope, module: ModuleContext) -> bo
 def helper_summary(scope: FunctionScope, module: ModuleContext) -> tuple[bool, frozenset[str]]:
     """What callers in other modules need (``module_facts``): whether the function raises on every
     path, and which parameters it raises again when they hold a cancellation.  Only a function
-    with a ``raise`` can; a parameter is tried only where a ``raise`` can reach it: one that names
-    it, or a bare ``raise`` outside the function's own handlers (inside one, it passes on what
-    that handler caught).  Cancellation is taken as edge-triggered: the caller's library is not
+    with a ``raise`` can; a parameter is tried only where a ``raise`` can reach it: one that can
+    raise its value (``_raised_names``), or a bare ``raise`` outside the function's own handlers
+    (inside one, it passes on what that handler caught).  Cancellation is taken as edge-triggered: the caller's library is not
     known here."""
     raises = scope.of(nodes.RaiseStmt)
     defn = scope.defn
@@ -832,10 +832,7 @@ def helper_summary(scope: FunctionScope, module: ModuleContext) -> tuple[bool, f
         return False, frozenset()
     if _raises(scope, module, None, False):
         return True, frozenset()
-    named = {
-        node.name for stmt in raises if stmt.expr is not None
-        for node in (stmt.expr, *walk.descendants(stmt.expr)) if isinstance(node, nodes.NameExpr)
-    }
+    named = {name for stmt in raises if stmt.expr is not None for name in _raised_names(stmt.expr)}
     handlers = [handler for stmt in scope.of(nodes.TryStmt) for handler in stmt.handlers]
     bare = any(
         stmt.expr is None and not any(scope.walked.encloses_any(handler, [scope.walked.positions[id(stmt)]]) for handler in handlers)
@@ -847,6 +844,22 @@ def helper_summary(scope: FunctionScope, module: ModuleContext) -> tuple[bool, f
         variable.name for variable in candidates
         if (bare or variable.name in named) and _raises(scope, module, variable, False)
     )
+
+
+def _raised_names(expr: nodes.Expression) -> Iterator[str]:
+    """The names whose value ``raise expr`` can raise: ``exc``, ``exc.with_traceback(tb)``,
+    ``group.exceptions[0]``, ``a if c else b``; not a name passed to a call (``raise Error(exc)``
+    raises a new exception)."""
+    stack: list[nodes.Node] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, nodes.NameExpr):
+            yield node.name
+        elif isinstance(node, nodes.CallExpr):
+            cast = node.analyzed  # ``cast(T, exc)``: semantic analysis keeps the cast beside the call
+            stack.append(cast.expr if isinstance(cast, (nodes.CastExpr, nodes.AssertTypeExpr)) else node.callee)
+        elif not isinstance(node, nodes.LambdaExpr):
+            stack.extend(walk.children(node))
 
 
 def _describe_raised(expr: nodes.Expression, raised: ProperType | None) -> str:
