@@ -328,6 +328,7 @@ class ModuleEvidence:
         # calls of a variable or attribute (``self.factory(...)``): what it holds is known only
         # once every value is in (``_bind_constructions``)
         self._variable_calls: list[tuple[nodes.CallExpr, nodes.FuncDef | None]] = []
+        self._class_kinds: dict[nodes.TypeInfo, str | None] = {}  # ``_parameter_kind``
 
     def _gathered(self) -> None:
         """Gather the module's facts, once, before the first question that needs them."""
@@ -440,11 +441,22 @@ class ModuleEvidence:
         signature = resolver.type_of(callee)
         if isinstance(signature, CallableType):  # a value passed where a type is declared is of it
             for argument, index in formal_arguments(call, signature.arg_names, signature.arg_kinds, False):
-                expected = kind_of_type(get_proper_type(signature.arg_types[index]))
+                expected = self._parameter_kind(get_proper_type(signature.arg_types[index]))
                 if expected == LOOP:
                     self._use(argument, LOOP, function)
                 elif expected in (COROUTINE, AWAITABLE) and isinstance(argument, nodes.CallExpr):
                     self._use(argument.callee, COROUTINE_FUNCTION, function)
+
+    def _parameter_kind(self, declared: ProperType) -> str | None:
+        """``kind_of_type`` of a parameter's declared type, worked out once per class for instances
+        (most parameters are ``str``, ``int``, a class of the program; only a context manager
+        wrapper's kind depends on its type arguments)."""
+        if not isinstance(declared, Instance) or declared.type.fullname in predicates.CONTEXT_MANAGER_WRAPPERS:
+            return kind_of_type(declared)
+        info = declared.type
+        if info not in self._class_kinds:
+            self._class_kinds[info] = kind_of_type(declared)
+        return self._class_kinds[info]
 
     def _bind_arguments(self, call: nodes.CallExpr, function: nodes.FuncDef | None,
                         callee: nodes.SymbolNode | None) -> None:
