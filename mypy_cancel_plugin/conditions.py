@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from mypy import nodes
 from mypy.options import Options
@@ -180,6 +181,15 @@ def none_check(expr: nodes.Expression) -> tuple[nodes.Expression, bool] | None:
 BEING_CANCELLED = Interval(1)
 
 
+N = TypeVar("N", bound=nodes.Node)
+
+
+class NodesOf(Protocol):
+    """A function's nodes of exactly one class, in source order (``context.FunctionScope.of``)."""
+
+    def __call__(self, kind: type[N]) -> list[N]: ...
+
+
 class CurrentTask:
     """Which values of one function are the task running it, and what its cancel count says.
 
@@ -190,23 +200,24 @@ class CurrentTask:
     its count says nothing about the current one.
     """
 
-    def __init__(self, scope_nodes: Sequence[nodes.Node], resolver: Resolver) -> None:
+    def __init__(self, nodes_of: NodesOf, resolver: Resolver) -> None:
+        """``nodes_of``: the function's nodes of one class (``context.FunctionScope.of``)."""
         self._resolver = resolver
         # Place -> every value this function stores there (``None``: a value not written out,
         # such as a loop or ``with`` target's).
         self._assigned: dict[object, list[nodes.Expression | None]] = {}
         self._places_known: dict[object, bool] = {}
-        for node in scope_nodes:
-            if isinstance(node, nodes.AssignmentStmt):
-                for lvalue in node.lvalues:
-                    self._record(lvalue, node.rvalue)
-            elif isinstance(node, nodes.AssignmentExpr):
-                self._record(node.target, node.value)
-            elif isinstance(node, (nodes.ForStmt, nodes.WithStmt)):
-                targets = [node.index] if isinstance(node, nodes.ForStmt) else node.target
-                for target in targets:
-                    if target is not None:
-                        self._record(target, None)
+        for assignment in nodes_of(nodes.AssignmentStmt):
+            for lvalue in assignment.lvalues:
+                self._record(lvalue, assignment.rvalue)
+        for walrus in nodes_of(nodes.AssignmentExpr):
+            self._record(walrus.target, walrus.value)
+        for loop in nodes_of(nodes.ForStmt):
+            self._record(loop.index, None)
+        for with_stmt in nodes_of(nodes.WithStmt):
+            for target in with_stmt.target:
+                if target is not None:
+                    self._record(target, None)
 
     def _record(self, target: nodes.Expression, value: nodes.Expression | None) -> None:
         key = place_of(target)

@@ -96,7 +96,7 @@ class FunctionFacts:
 
     @cached_property
     def current_task(self) -> CurrentTask:
-        return CurrentTask(self._scope.nodes, self._scope.resolver)
+        return CurrentTask(self._scope.of, self._scope.resolver)
 
     @cached_property
     def raised(self) -> set[object]:
