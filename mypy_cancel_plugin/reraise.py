@@ -824,8 +824,8 @@ def helper_summary(scope: FunctionScope, module: ModuleContext) -> tuple[bool, f
     path, and which parameters it raises again when they hold a cancellation.  Only a function
     with a ``raise`` can; a parameter is tried only where a ``raise`` can reach it: one that can
     raise its value (``_raised_names``), or a bare ``raise`` outside the function's own handlers
-    (inside one, it passes on what that handler caught).  Cancellation is taken as edge-triggered: the caller's library is not
-    known here."""
+    (inside one, it passes on what that handler caught).  Cancellation is taken as
+    edge-triggered: the caller's library is not known here."""
     raises = scope.of(nodes.RaiseStmt)
     defn = scope.defn
     if not raises or defn is None:
