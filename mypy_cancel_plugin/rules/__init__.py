@@ -3,6 +3,7 @@ top level; ``summarise_helpers`` gives the summaries other modules read (``modul
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 
 from mypy import nodes
@@ -79,7 +80,7 @@ def check_module(
                 _run_rules(walked, module, function.defn.name, function.defn.line)
         if shared_facts is not None:
             shared_facts.rules_ran(module)
-        return sorted(set(module.diagnostics))
+        return _told_apart(sorted(set(module.diagnostics)))
     finally:
         module.release()
 
@@ -144,6 +145,20 @@ def _undefined_setting_entries(tree: nodes.MypyFile, settings: Settings) -> list
                    PLUGIN_FAILURE, note=note)
         for setting, entry, owner, missing in setting_names.undefined_entries(tree, settings)
     ]
+
+
+def _told_apart(findings: list[Diagnostic]) -> list[Diagnostic]:
+    """mypy shows only the first of a line's errors that share a message: a further finding with the
+    same message on that line (two spawns in one set display) names its column, so it is shown too."""
+    seen: set[tuple[int, str]] = set()
+    told: list[Diagnostic] = []
+    for found in findings:
+        key = (found.line, found.message)
+        if key in seen:
+            found = dataclasses.replace(found, message=f"{found.message} (again on this line, at column {found.column + 1})")
+        seen.add(key)
+        told.append(found)
+    return told
 
 
 def _failure(name: str, line: int, failure: Exception) -> Diagnostic:
