@@ -278,12 +278,15 @@ def site_index(sites: list[find_sites.Site]) -> dict[tuple[str, str], list[find_
 def locate(report: Report, index) -> find_sites.Site | None:
     """The site a report flags: among the sites of its rule whose lines hold it, those of the
     kind its code names (``-implicit`` reports a task ``implicit-task`` sites stand for, any
-    other code a spawn), then the innermost, then, among sites on one line, the last starting
+    other code a spawn; an ``-implicit`` report sits on an argument, so ``gather(wait_for(c))``'s
+    report on ``wait_for(c)`` is not that call's own), then the innermost, then, among sites on one line, the last starting
     at or before the report's column (``{create_task(a), create_task(b)}``)."""
     inside = [s for s in index.get((report.path, report.rule), ()) if s.line <= report.line <= s.end_line]
     if report.rule == "unstructured-task":
         implicit = report.code.endswith("-implicit")
         inside = [s for s in inside if (s.kind == "implicit-task") == implicit] or inside
+        if implicit:  # it flags an argument of the call it names, never a call starting where it does
+            inside = [s for s in inside if (s.line, s.col) != (report.line, report.col)] or inside
     if not inside:
         return None
     narrowest = min(s.end_line - s.line for s in inside)
