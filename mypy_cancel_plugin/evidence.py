@@ -16,8 +16,9 @@ decides:
    decided here too: a plain ``def -> Awaitable[T]`` of the module is what it returns.
    A value follows where it goes: a variable holding a class constructs it when called (its
    arguments are values of ``__init__``'s parameters), and what is stored in a container
-   (``c[k] = v``, ``c.append(v)``) is what reading it gives (``c[k]``, ``c.values()``), and
-   unpacking gives each target its item (``reader, writer = await open_connection()``).
+   (``c[k] = v``, ``c.append(v)``) is what reading it gives (``c[k]``, ``c.values()``), a
+   comprehension's items are what its element expression gives, and unpacking gives each
+   target its item (``reader, writer = await open_connection()``).
 3. **Uses**: how the module uses the value: passed where a parameter declares an event loop
    or a coroutine, its loop-only methods called (``call_soon``, ``run_in_executor``), called
    with the result awaited (a coroutine function).
@@ -723,6 +724,10 @@ class ModuleEvidence:
             return item
         if isinstance(sequence, (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr)):
             return _one_class(self.type_of(item, function) for item in sequence.items)
+        if isinstance(sequence, (nodes.ListComprehension, nodes.SetComprehension)):
+            sequence = sequence.generator
+        if isinstance(sequence, nodes.GeneratorExpr):
+            return self.type_of(sequence.left_expr, function)
         container = _values_of(sequence)
         if container is not None:
             return self._stored_type(container, function)
