@@ -92,6 +92,10 @@ ADDS_ITEM = frozenset({"append", "add", "insert", "appendleft"})
 ADDS_ITEMS_OF = frozenset({"extend", "update", "extendleft"})
 # ``c.values()``: what a mapping holds under its keys (iterating ``c`` itself gives the keys).
 STORED_VALUES = "values"
+STORED_ITEMS = "items"  # ``c.items()``: (key, stored value) pairs
+# Builtins that copy an iterable: their items are its items.
+_COPIES = frozenset({"builtins.list", "builtins.tuple", "builtins.set", "builtins.frozenset", "builtins.sorted",
+                     "builtins.reversed"})
 LOOP_NAME = re.compile(r"(.*_)?loop")
 # What a name can refer to that is not a value of its own: the names level leaves these alone.
 _NOT_VALUES = (nodes.FuncBase, nodes.Decorator, nodes.TypeInfo, nodes.TypeAlias, nodes.MypyFile)
@@ -412,6 +416,11 @@ class ModuleEvidence:
             self._values[var].append((value, function))
 
     def _iterate(self, target: nodes.Expression, sequence: nodes.Expression, function: nodes.FuncDef | None) -> None:
+        pair = _items_pair(target, sequence)
+        if pair is not None:  # ``for key, value in c.items()``: each value is one of ``c.values()``
+            value_target, values = pair
+            self._iterate(value_target, values, function)
+            return
         var = self.var_of(target, function)
         if var is not None:
             self._elements[var].append((sequence, function))
@@ -720,10 +729,13 @@ class ModuleEvidence:
         """The class of a sequence's items: its type's item type, its literal items, or what the
         module puts into the container."""
         item = iterable_item_type(self.resolver(function).type_of(sequence))
-        if item is not None and not isinstance(item, AnyType):
+        if item is not None and not isinstance(item, (AnyType, TypeVarType)):  # (a type variable no call solved)
             return item
         if isinstance(sequence, (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr)):
             return _one_class(self.type_of(item, function) for item in sequence.items)
+        copied = _copied(sequence)
+        if copied is not None:
+            return self._item_type(copied, function)
         if isinstance(sequence, (nodes.ListComprehension, nodes.SetComprehension)):
             sequence = sequence.generator
         if isinstance(sequence, nodes.GeneratorExpr):
@@ -740,6 +752,8 @@ class ModuleEvidence:
         """The class of what a container holds under its keys or indexes (``c[k]``, ``c.values()``)."""
         if isinstance(container, nodes.DictExpr):
             return _one_class(self.type_of(value, function) for _, value in container.items)
+        if isinstance(container, nodes.DictionaryComprehension):
+            return self.type_of(container.value, function)
         var = self.var_of(container, function)
         if var is None:
             return None
@@ -813,6 +827,9 @@ class ModuleEvidence:
         depth += 1
         if isinstance(sequence, (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr)):
             return _agree(self.kind_of(item, function, depth) for item in sequence.items)
+        copied = _copied(sequence)
+        if copied is not None:
+            return self.element_kind(copied, function, depth)
         if isinstance(sequence, (nodes.ListComprehension, nodes.SetComprehension)):
             sequence = sequence.generator
         if isinstance(sequence, nodes.GeneratorExpr):
@@ -832,6 +849,8 @@ class ModuleEvidence:
         """What the values a container holds under its keys or indexes are (``c[k]``, ``c.values()``)."""
         if isinstance(container, nodes.DictExpr):
             return _agree(self.kind_of(value, function) for _, value in container.items)
+        if isinstance(container, nodes.DictionaryComprehension):
+            return self.kind_of(container.value, function)
         var = self.var_of(container, function)
         if var is None:
             return None
@@ -839,6 +858,28 @@ class ModuleEvidence:
             var, self.kind_of, self.element_kind, self._stored_kind
         )))
         return kind if isinstance(kind, str) else None
+
+
+def _copied(sequence: nodes.Expression) -> nodes.Expression | None:
+    """The iterable a builtin copies, whose items are the copy's: ``x`` of ``list(x)``, ``sorted(x)``."""
+    if not isinstance(sequence, nodes.CallExpr) or sequence.arg_kinds[:1] != [nodes.ARG_POS]:
+        return None
+    callee = sequence.callee
+    return sequence.args[0] if isinstance(callee, nodes.RefExpr) and callee.fullname in _COPIES else None
+
+
+def _items_pair(target: nodes.Expression, sequence: nodes.Expression) -> tuple[nodes.Expression, nodes.Expression] | None:
+    """``value`` and ``c.values()`` for ``for key, value in c.items()``."""
+    callee = sequence.callee if isinstance(sequence, nodes.CallExpr) and not sequence.args else None
+    if (
+        not isinstance(callee, nodes.MemberExpr) or callee.name != STORED_ITEMS
+        or not isinstance(target, (nodes.TupleExpr, nodes.ListExpr)) or len(target.items) != 2
+        or any(isinstance(item, nodes.StarExpr) for item in target.items)
+    ):
+        return None
+    values = nodes.CallExpr(nodes.MemberExpr(callee.expr, STORED_VALUES), [], [], [])
+    values.set_line(sequence)
+    return target.items[1], values
 
 
 def _values_of(sequence: nodes.Expression) -> nodes.Expression | None:
