@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -45,6 +45,20 @@ class Truth(enum.Enum):
     @staticmethod
     def of(value: bool) -> Truth:
         return Truth.TRUE if value else Truth.FALSE
+
+    def both(self, other: Truth) -> Truth:
+        """``self and other``, three-valued."""
+        if Truth.FALSE in (self, other):
+            return Truth.FALSE
+        return Truth.TRUE if self is other is Truth.TRUE else Truth.UNKNOWN
+
+    @staticmethod
+    def any_of(truths: Iterable[Truth]) -> Truth:
+        """``a or b or ...``, three-valued."""
+        seen = set(truths)
+        if Truth.TRUE in seen:
+            return Truth.TRUE
+        return Truth.FALSE if seen <= {Truth.FALSE} else Truth.UNKNOWN
 
 
 Atom = Callable[[nodes.Expression], Truth]

@@ -48,6 +48,11 @@ class CaughtCancellation:
     takes_all: bool
 
 
+# The class each library's cancellation is exactly an instance of (asyncio raises exactly
+# ``CancelledError``; trio's ``Cancelled`` is final): what ``type(exc) is T`` compares with.
+CANCELLATION_CLASS_OF = {library: fullname for fullname, library in CANCELLATION_CLASSES.items()}
+
+
 def cancellation_libraries(info: nodes.TypeInfo) -> tuple[frozenset[str], bool] | None:
     """Which libraries' cancellations ``except info`` catches, and whether it catches them all."""
     if info.fullname == BASE_EXCEPTION:

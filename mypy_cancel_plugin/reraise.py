@@ -25,7 +25,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from mypy import nodes
-from mypy.patterns import AsPattern
+from mypy.patterns import AsPattern, ClassPattern, OrPattern, Pattern
 from mypy.types import AnyType, Instance, ProperType, TypeType, UninhabitedType
 
 from mypy_cancel_plugin import mypy_internals, predicates, semantics, walk
@@ -506,14 +506,28 @@ class ReraiseFlow:
         )
 
     def _match(self, stmt: nodes.MatchStmt) -> list[Escape]:
+        """The cases a cancellation can take, in order: a case whose pattern (and guard) surely
+        matches it is the last (``case CancelledError(): raise``, then ``case _: ...``)."""
         escapes: list[Escape] = []
-        for body in stmt.bodies:
-            escapes += self._block(body.body, body.line)
-        last_pattern, last_guard = stmt.patterns[-1], stmt.guards[-1]
-        irrefutable = isinstance(last_pattern, AsPattern) and last_pattern.pattern is None
-        if not (irrefutable and last_guard is None):
-            escapes.append(Escape(EscapeKind.FALLS_THROUGH, stmt.line, given=self._given))
-        return escapes
+        for pattern, guard, body in zip(stmt.patterns, stmt.guards, stmt.bodies):
+            truth = self._pattern_truth(stmt.subject, pattern)
+            if guard is not None and truth is not Truth.FALSE:
+                truth = truth.both(self._truth(guard))
+            if truth is not Truth.FALSE:
+                escapes += self._block(body.body, body.line)
+            if truth is Truth.TRUE:
+                return escapes
+        return escapes + [Escape(EscapeKind.FALLS_THROUGH, stmt.line, given=self._given)]
+
+    def _pattern_truth(self, subject: nodes.Expression, pattern: Pattern) -> Truth:
+        """Whether ``pattern`` matches ``subject`` while that is the current task's cancellation."""
+        if isinstance(pattern, AsPattern):
+            return Truth.TRUE if pattern.pattern is None else self._pattern_truth(subject, pattern.pattern)
+        if isinstance(pattern, OrPattern):
+            return Truth.any_of(self._pattern_truth(subject, item) for item in pattern.patterns)
+        if isinstance(pattern, ClassPattern) and not pattern.positionals and not pattern.keyword_keys:
+            return self._class_test_truth(subject, pattern.class_ref, exact=False)
+        return Truth.UNKNOWN
 
     # -- expressions --------------------------------------------------------------------------
 
@@ -594,6 +608,10 @@ class ReraiseFlow:
             return known
         if isinstance(expr, nodes.CallExpr):
             return self._isinstance_truth(expr)
+        if isinstance(expr, nodes.ComparisonExpr):
+            known = self._exact_class_truth(expr)
+            if known is not Truth.UNKNOWN:
+                return known
         checked = none_check(expr)
         if checked is not None and self._holds_exception(checked[0]):
             return Truth.of(not checked[1])
@@ -643,16 +661,51 @@ class ReraiseFlow:
             isinstance(call.callee, nodes.NameExpr)
             and call.callee.fullname == "builtins.isinstance"
             and len(call.args) == 2
-            and self._holds_exception(call.args[0])
         ):
             return Truth.UNKNOWN
-        kinds = predicates.member_kinds(self._kinds) if self._is_member(call.args[0]) else self._kinds
-        classes = predicates.classes_named_by(call.args[1], self._resolver)
+        return self._class_test_truth(call.args[0], call.args[1], exact=False)
+
+    def _exact_class_truth(self, comparison: nodes.ComparisonExpr) -> Truth:
+        """``type(exc) is T`` (``==``, ``exc.__class__``; ``is not``, ``!=``) on the exception in hand."""
+        if len(comparison.operators) != 1 or comparison.operators[0] not in ("is", "==", "is not", "!="):
+            return Truth.UNKNOWN
+        for tested, named in (comparison.operands, comparison.operands[::-1]):
+            subject = _class_of(tested)
+            if subject is not None:
+                truth = self._class_test_truth(subject, named, exact=True)
+                return truth.negate() if comparison.operators[0] in ("is not", "!=") else truth
+        return Truth.UNKNOWN
+
+    def _class_test_truth(self, subject: nodes.Expression, named: nodes.Expression, *, exact: bool) -> Truth:
+        """Whether ``subject``, the exception in hand, is an instance of the classes ``named``
+        names (``exact``: of exactly one of them; a cancellation is exactly its library's class)."""
+        if not self._holds_exception(subject):
+            return Truth.UNKNOWN
+        kinds = predicates.member_kinds(self._kinds) if self._is_member(subject) else self._kinds
+        classes = predicates.classes_named_by(named, self._resolver)
+        if exact:
+            exact_classes = [predicates.CANCELLATION_CLASS_OF.get(kind) for kind in kinds]
+            if None in exact_classes or not classes:
+                return Truth.UNKNOWN
+            names = {c.fullname for c in classes}
+            if all(fullname in names for fullname in exact_classes):
+                return Truth.TRUE
+            return Truth.FALSE if not names & set(exact_classes) else Truth.UNKNOWN
         found = [predicates.cancellation_libraries(c) for c in classes]
         if all(f is None or not (f[0] & kinds) for f in found):
             return Truth.FALSE
         taken = frozenset().union(*(f[0] for f in found if f is not None and f[1]))
         return Truth.TRUE if kinds <= taken else Truth.UNKNOWN
+
+
+def _class_of(expr: nodes.Expression) -> nodes.Expression | None:
+    """``x`` of ``type(x)`` or ``x.__class__``."""
+    if (
+        isinstance(expr, nodes.CallExpr) and isinstance(expr.callee, nodes.RefExpr)
+        and expr.callee.fullname == "builtins.type" and len(expr.args) == 1 and expr.arg_kinds == [nodes.ARG_POS]
+    ):
+        return expr.args[0]
+    return expr.expr if isinstance(expr, nodes.MemberExpr) and expr.name == "__class__" else None
 
 
 def _shields(manager: nodes.Expression) -> bool:
