@@ -58,7 +58,7 @@ from mypy.types import (
     get_proper_type,
 )
 
-from mypy_cancel_plugin import predicates, walk
+from mypy_cancel_plugin import predicates, semantics, walk
 from mypy_cancel_plugin.static_types import (
     Resolver,
     checker_inferred_local,
@@ -93,14 +93,9 @@ ADDS_ITEMS_OF = frozenset({"extend", "update", "extendleft"})
 # ``c.values()``: what a mapping holds under its keys (iterating ``c`` itself gives the keys).
 STORED_VALUES = "values"
 STORED_ITEMS = "items"  # ``c.items()``: (key, stored value) pairs
-# Builtins that copy an iterable: their items are its items.
-_COPIES = frozenset({"builtins.list", "builtins.tuple", "builtins.set", "builtins.frozenset", "builtins.sorted",
-                     "builtins.reversed"})
 LOOP_NAME = re.compile(r"(.*_)?loop")
 # What a name can refer to that is not a value of its own: the names level leaves these alone.
 _NOT_VALUES = (nodes.FuncBase, nodes.Decorator, nodes.TypeInfo, nodes.TypeAlias, nodes.MypyFile)
-_SPELLED_SEQUENCES = (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr, nodes.ListComprehension,
-                      nodes.SetComprehension, nodes.GeneratorExpr)
 # What calling an ``async def`` (or a ``@types.coroutine`` generator function) gives.
 COROUTINE_CLASSES = ("typing.Coroutine", "typing.AwaitableGenerator")
 _MAX_DEPTH = 8  # nesting of one value's expression
@@ -731,15 +726,12 @@ class ModuleEvidence:
         item = iterable_item_type(self.resolver(function).type_of(sequence))
         if item is not None and not isinstance(item, (AnyType, TypeVarType)):  # (a type variable no call solved)
             return item
-        if isinstance(sequence, (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr)):
-            return _one_class(self.type_of(item, function) for item in sequence.items)
+        spelled = _spelled_items(sequence)
+        if spelled is not None:
+            return _one_class(self.type_of(item, function) for item in spelled)
         copied = _copied(sequence)
         if copied is not None:
             return self._item_type(copied, function)
-        if isinstance(sequence, (nodes.ListComprehension, nodes.SetComprehension)):
-            sequence = sequence.generator
-        if isinstance(sequence, nodes.GeneratorExpr):
-            return self.type_of(sequence.left_expr, function)
         container = _values_of(sequence)
         if container is not None:
             return self._stored_type(container, function)
@@ -816,7 +808,7 @@ class ModuleEvidence:
         known = item_kind_of_type((resolver or self.resolver(function)).type_of(sequence))
         if known == AWAITABLE:  # the items written out say what they are; a name's values may not
             found = self._element_kind_by_code(sequence, function, depth)
-            return COROUTINE if found is None and not isinstance(sequence, _SPELLED_SEQUENCES) else found
+            return COROUTINE if found is None and _spelled_items(sequence) is None else found
         if known is not None or depth > _MAX_DEPTH:
             return known
         return self._element_kind_by_code(sequence, function, depth)
@@ -825,15 +817,12 @@ class ModuleEvidence:
                               depth: int) -> str | None:
         self._gathered()
         depth += 1
-        if isinstance(sequence, (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr)):
-            return _agree(self.kind_of(item, function, depth) for item in sequence.items)
+        spelled = _spelled_items(sequence)
+        if spelled is not None:
+            return _agree(self.kind_of(item, function, depth) for item in spelled)
         copied = _copied(sequence)
         if copied is not None:
             return self.element_kind(copied, function, depth)
-        if isinstance(sequence, (nodes.ListComprehension, nodes.SetComprehension)):
-            sequence = sequence.generator
-        if isinstance(sequence, nodes.GeneratorExpr):
-            return self.kind_of(sequence.left_expr, function, depth)
         container = _values_of(sequence)
         if container is not None:
             return self._stored_kind(container, function)
@@ -847,10 +836,8 @@ class ModuleEvidence:
 
     def _stored_kind(self, container: nodes.Expression, function: nodes.FuncDef | None) -> str | None:
         """What the values a container holds under its keys or indexes are (``c[k]``, ``c.values()``)."""
-        if isinstance(container, nodes.DictExpr):
-            return _agree(self.kind_of(value, function) for _, value in container.items)
-        if isinstance(container, nodes.DictionaryComprehension):
-            return self.kind_of(container.value, function)
+        if isinstance(container, (nodes.DictExpr, nodes.DictionaryComprehension)):
+            return _agree(self.kind_of(value, function) for value in _spelled_values(container))
         var = self.var_of(container, function)
         if var is None:
             return None
@@ -860,29 +847,48 @@ class ModuleEvidence:
         return kind if isinstance(kind, str) else None
 
 
+def _spelled_items(sequence: nodes.Expression) -> list[nodes.Expression] | None:
+    """The items a display writes out, or a comprehension's element expression."""
+    if isinstance(sequence, (nodes.ListExpr, nodes.TupleExpr, nodes.SetExpr)):
+        return sequence.items
+    if isinstance(sequence, (nodes.ListComprehension, nodes.SetComprehension)):
+        sequence = sequence.generator
+    return [sequence.left_expr] if isinstance(sequence, nodes.GeneratorExpr) else None
+
+
+def _spelled_values(container: nodes.DictExpr | nodes.DictionaryComprehension) -> list[nodes.Expression]:
+    """The values a dict display writes out, or a dict comprehension's value expression."""
+    return [value for _, value in container.items] if isinstance(container, nodes.DictExpr) else [container.value]
+
+
 def _copied(sequence: nodes.Expression) -> nodes.Expression | None:
     """The iterable a builtin copies, whose items are the copy's: ``x`` of ``list(x)``, ``sorted(x)``."""
     if not isinstance(sequence, nodes.CallExpr) or sequence.arg_kinds[:1] != [nodes.ARG_POS]:
         return None
     callee = sequence.callee
-    return sequence.args[0] if isinstance(callee, nodes.RefExpr) and callee.fullname in _COPIES else None
+    return sequence.args[0] if isinstance(callee, nodes.RefExpr) and callee.fullname in semantics.SAME_ITEMS else None
 
 
 def _items_pair(target: nodes.Expression, sequence: nodes.Expression) -> tuple[nodes.Expression, nodes.Expression] | None:
     """``value`` and ``c.values()`` for ``for key, value in c.items()``."""
-    callee = sequence.callee if isinstance(sequence, nodes.CallExpr) and not sequence.args else None
+    container = _viewed(sequence, STORED_ITEMS)
     if (
-        not isinstance(callee, nodes.MemberExpr) or callee.name != STORED_ITEMS
+        container is None
         or not isinstance(target, (nodes.TupleExpr, nodes.ListExpr)) or len(target.items) != 2
         or any(isinstance(item, nodes.StarExpr) for item in target.items)
     ):
         return None
-    values = nodes.CallExpr(nodes.MemberExpr(callee.expr, STORED_VALUES), [], [], [])
+    values = nodes.CallExpr(nodes.MemberExpr(container, STORED_VALUES), [], [], [])
     values.set_line(sequence)
     return target.items[1], values
 
 
 def _values_of(sequence: nodes.Expression) -> nodes.Expression | None:
     """The container whose stored values ``sequence`` is: ``c`` of ``c.values()``."""
+    return _viewed(sequence, STORED_VALUES)
+
+
+def _viewed(sequence: nodes.Expression, view: str) -> nodes.Expression | None:
+    """``c`` of ``c.<view>()``."""
     callee = sequence.callee if isinstance(sequence, nodes.CallExpr) and not sequence.args else None
-    return callee.expr if isinstance(callee, nodes.MemberExpr) and callee.name == STORED_VALUES else None
+    return callee.expr if isinstance(callee, nodes.MemberExpr) and callee.name == view else None

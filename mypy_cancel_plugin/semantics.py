@@ -131,9 +131,10 @@ RUNNERS = {
 }
 RUNNER_METHODS = frozenset(fullname.rpartition(".")[2] for fullname in RUNNERS)
 # Builtins that iterate over the items of what they are given: one each (``reversed``, ``list``,
-# ``tuple``, ``iter``), in tuples with the items of other iterables (``zip``), or numbered
-# (``enumerate``).
-SAME_ITEMS = frozenset({"builtins.reversed", "builtins.list", "builtins.tuple", "builtins.iter"})
+# ``tuple``, ``iter``, and the copies ``set``, ``frozenset``, ``sorted``), in tuples with the
+# items of other iterables (``zip``), or numbered (``enumerate``).
+SAME_ITEMS = frozenset({"builtins.reversed", "builtins.list", "builtins.tuple", "builtins.iter", "builtins.set",
+                        "builtins.frozenset", "builtins.sorted"})
 ZIP = "builtins.zip"
 ENUMERATE = "builtins.enumerate"
 
