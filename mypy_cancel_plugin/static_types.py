@@ -212,11 +212,7 @@ class Resolver:
         if isinstance(expr, nodes.RefExpr) and expr.node is not None:
             node = expr.node
         elif isinstance(expr, nodes.MemberExpr):
-            owner = self.type_of(expr.expr)
-            instance = owner.item if isinstance(owner, TypeType) else owner
-            if isinstance(instance, Instance):
-                symbol = instance.type.get(expr.name)
-                node = symbol.node if symbol is not None else None
+            node = _member_definition(self.type_of(expr.expr), expr.name)
         return node.func if isinstance(node, nodes.Decorator) else node
 
     def _name_type(self, expr: nodes.NameExpr, depth: int) -> ProperType | None:
@@ -248,6 +244,24 @@ class Resolver:
             self._assignments = values_by_name(self._assignment_statements)
         values = self._assignments.get(var)
         return values[-1] if values else None
+
+
+def _member_definition(owner: ProperType | None, name: str) -> nodes.SymbolNode | None:
+    """What ``name`` is on a value of type ``owner``: on a union, the one definition every item
+    shares (``Client | Component`` both inheriting ``disconnect``); ``None`` leaves it out."""
+    if isinstance(owner, UnionType):
+        found = {
+            id(node): node for node in (
+                _member_definition(get_proper_type(item), name) for item in owner.items
+                if not isinstance(get_proper_type(item), NoneType)
+            )
+        }
+        return next(iter(found.values())) if len(found) == 1 else None
+    instance = owner.item if isinstance(owner, TypeType) else owner
+    if not isinstance(instance, Instance):
+        return None
+    symbol = instance.type.get(name)
+    return symbol.node if symbol is not None else None
 
 
 def values_by_name(statements: Sequence[nodes.AssignmentStmt]) -> dict[nodes.Var, list[nodes.Expression]]:
