@@ -16,6 +16,7 @@ their own (``-implicit``).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from functools import cached_property
 from typing import NamedTuple
@@ -290,14 +291,18 @@ class _Rule:
 
     def gives_away_unowned_task(self) -> bool:
         """Whether this function returns a task no group owns, and its caller gets the only reference."""
+        returned_locals = Counter(
+            returned.node for returned in self.function.walked.returned
+            if isinstance(returned, nodes.NameExpr) and isinstance(returned.node, nodes.Var)
+        )
         for returned in self.function.walked.returned:
             local = returned.node if isinstance(returned, nodes.NameExpr) else None
             value = self.function.resolver.assigned_value(local) if isinstance(local, nodes.Var) else returned
             if isinstance(value, nodes.CallExpr) and (
                 self.spawned_by(value) or self.returns_unowned_task(value, value)
             ):
-                # a local the return alone reads: the caller gets the only reference
-                if not isinstance(local, nodes.Var) or self.evidence.read_count(local) == 1:
+                # a local only returns pass on (other reads only use it): the caller gets the only reference
+                if not isinstance(local, nodes.Var) or self.evidence.holding_read_count(local) == returned_locals[local]:
                     return True
         return False
 
