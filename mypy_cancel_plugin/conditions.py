@@ -204,6 +204,37 @@ class NodesOf(Protocol):
     def __call__(self, kind: type[N]) -> list[N]: ...
 
 
+# Place (``place_of``) -> every value one function stores there (``None``: a value not written
+# out, such as a loop or ``with`` target's, or an item of an unpacked tuple).
+StoredValues = dict[object, list["nodes.Expression | None"]]
+
+
+def stored_values(nodes_of: NodesOf) -> StoredValues:
+    """What one function stores in each variable and ``self`` attribute, in source order."""
+    stored: StoredValues = {}
+
+    def record(target: nodes.Expression, value: nodes.Expression | None) -> None:
+        key = place_of(target)
+        if key is not None:
+            stored.setdefault(key, []).append(value)
+        elif isinstance(target, (nodes.TupleExpr, nodes.ListExpr)):
+            for item in target.items:
+                record(item, None)
+
+    for assignment in nodes_of(nodes.AssignmentStmt):
+        for lvalue in assignment.lvalues:
+            record(lvalue, assignment.rvalue)
+    for walrus in nodes_of(nodes.AssignmentExpr):
+        record(walrus.target, walrus.value)
+    for loop in nodes_of(nodes.ForStmt):
+        record(loop.index, None)
+    for with_stmt in nodes_of(nodes.WithStmt):
+        for target in with_stmt.target:
+            if target is not None:
+                record(target, None)
+    return stored
+
+
 class CurrentTask:
     """Which values of one function are the task running it, and what its cancel count says.
 
@@ -214,32 +245,11 @@ class CurrentTask:
     its count says nothing about the current one.
     """
 
-    def __init__(self, nodes_of: NodesOf, resolver: Resolver) -> None:
-        """``nodes_of``: the function's nodes of one class (``context.FunctionScope.of``)."""
+    def __init__(self, stored: StoredValues, resolver: Resolver) -> None:
+        """``stored``: what the function stores where (``stored_values``)."""
         self._resolver = resolver
-        # Place -> every value this function stores there (``None``: a value not written out,
-        # such as a loop or ``with`` target's).
-        self._assigned: dict[object, list[nodes.Expression | None]] = {}
+        self._assigned = stored
         self._places_known: dict[object, bool] = {}
-        for assignment in nodes_of(nodes.AssignmentStmt):
-            for lvalue in assignment.lvalues:
-                self._record(lvalue, assignment.rvalue)
-        for walrus in nodes_of(nodes.AssignmentExpr):
-            self._record(walrus.target, walrus.value)
-        for loop in nodes_of(nodes.ForStmt):
-            self._record(loop.index, None)
-        for with_stmt in nodes_of(nodes.WithStmt):
-            for target in with_stmt.target:
-                if target is not None:
-                    self._record(target, None)
-
-    def _record(self, target: nodes.Expression, value: nodes.Expression | None) -> None:
-        key = place_of(target)
-        if key is not None:
-            self._assigned.setdefault(key, []).append(value)
-        elif isinstance(target, (nodes.TupleExpr, nodes.ListExpr)):
-            for item in target.items:
-                self._record(item, None)
 
     def is_current_task(self, expr: nodes.Expression) -> bool:
         expr = walk.unwrapped(expr)

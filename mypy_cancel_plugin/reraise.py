@@ -31,6 +31,7 @@ from mypy.types import AnyType, Instance, ProperType, TypeType, UninhabitedType
 from mypy_cancel_plugin import mypy_internals, predicates, semantics, walk
 from mypy_cancel_plugin.conditions import (
     CurrentTask,
+    StoredValues,
     Truth,
     evaluate,
     identity_check,
@@ -38,6 +39,7 @@ from mypy_cancel_plugin.conditions import (
     literal_type_truth,
     none_check,
     place_of,
+    stored_values,
 )
 
 if TYPE_CHECKING:
@@ -95,8 +97,12 @@ class FunctionFacts:
         self.given = _given_parameter(scope)
 
     @cached_property
+    def stored(self) -> StoredValues:
+        return stored_values(self._scope.of)
+
+    @cached_property
     def current_task(self) -> CurrentTask:
-        return CurrentTask(self._scope.of, self._scope.resolver)
+        return CurrentTask(self.stored, self._scope.resolver)
 
     @cached_property
     def raised(self) -> set[object]:
@@ -208,8 +214,12 @@ class ReraiseFlow:
         # On the path being followed: whether the exception in hand is the one the exit method
         # was given (``FunctionFacts.given``).  Set by the conditions the path passes.
         self._given = Truth.UNKNOWN
+        # Ids of the analysed block's nodes: a local it alone assigns, once, is worth its value.
+        self._analysed: set[int] = set()
+        self._judging_locals: set[nodes.Var] = set()
 
     def escapes(self, block: nodes.Block) -> list[Escape]:
+        self._analysed = {id(node) for node in walk.descendants(block)}
         self._follow_the_exception(block)
         ends = self._block(block.body, block.line)
         if (
@@ -600,6 +610,9 @@ class ReraiseFlow:
         return evaluate(condition, self._atom, self._module.options)
 
     def _atom(self, expr: nodes.Expression) -> Truth:
+        bound = self._bound_in_block(expr)
+        if bound is not None:
+            return self._local_truth(bound)
         identity = self._identity(expr)
         if identity is not None:
             return self._given if identity else self._given.negate()
@@ -616,6 +629,27 @@ class ReraiseFlow:
         if checked is not None and self._holds_exception(checked[0]):
             return Truth.of(not checked[1])
         return Truth.TRUE if self._holds_exception(expr) else Truth.UNKNOWN
+
+    def _bound_in_block(self, expr: nodes.Expression) -> nodes.Var | None:
+        """A local that the function assigns exactly once, in the analysed block (``should_raise =
+        isinstance(exc, CancelledError)``): read there, it holds what that value was then."""
+        if not (isinstance(expr, nodes.NameExpr) and expr.kind == nodes.LDEF and isinstance(expr.node, nodes.Var)):
+            return None
+        values = self._facts.stored.get(expr.node, [])
+        if len(values) != 1 or values[0] is None or id(values[0]) not in self._analysed:
+            return None
+        return expr.node
+
+    def _local_truth(self, local: nodes.Var) -> Truth:
+        if local in self._judging_locals:
+            return Truth.UNKNOWN
+        value = self._facts.stored[local][0]
+        assert value is not None
+        self._judging_locals.add(local)
+        try:
+            return self._truth(value)
+        finally:
+            self._judging_locals.discard(local)
 
     # -- the exit protocol --------------------------------------------------------------------
 
