@@ -22,6 +22,7 @@ a third module is not summarised): every summary is then a function of one modul
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -34,10 +35,19 @@ from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.context import ModuleContext
 
 
+class TaskHandOff(enum.IntEnum):
+    """What a helper's returned value hands its caller: a task it started that no group owns, kept
+    by the helper as well, or as the only reference (ordered: the only reference on some path wins)."""
+
+    NONE = 0
+    KEPT = 1
+    ONLY_REFERENCE = 2
+
+
 class HelperFacts(NamedTuple):
     """What callers elsewhere need to know about one function."""
 
-    returns_unowned_task: bool = False
+    returned_task: TaskHandOff = TaskHandOff.NONE
     always_raises: bool = False
     # Parameters it raises again, on every path, when they hold a cancellation.
     reraised_parameters: frozenset[str] = frozenset()
@@ -54,7 +64,7 @@ def encode(facts: dict[str, HelperFacts]) -> str | None:
     if not facts:
         return None
     rows = {
-        name: [int(fact.returns_unowned_task), int(fact.always_raises), sorted(fact.reraised_parameters),
+        name: [int(fact.returned_task), int(fact.always_raises), sorted(fact.reraised_parameters),
                int(fact.checkpoints)]
         for name, fact in facts.items()
     }
@@ -66,7 +76,7 @@ def decode(text: str | None) -> dict[str, HelperFacts]:
     try:
         rows = json.loads(text) if text else {}
         return {
-            name: HelperFacts(bool(task), bool(raises), frozenset(str(p) for p in parameters), bool(checkpoints))
+            name: HelperFacts(TaskHandOff(task), bool(raises), frozenset(str(p) for p in parameters), bool(checkpoints))
             for name, (task, raises, parameters, checkpoints) in rows.items()
         }
     except (ValueError, TypeError, AttributeError):

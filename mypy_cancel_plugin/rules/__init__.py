@@ -103,11 +103,11 @@ def summarise_helpers(module: ModuleContext) -> dict[str, HelperFacts]:
         ):
             continue
         scope = FunctionScope(walked, module)
-        returns_task = unstructured_task.gives_away_unowned_task(scope, module)
+        returned_task = unstructured_task.hands_over_task(scope, module)
         always_raises, reraised = helper_summary(scope, module)
         checkpoints = awaits and not always_raises and checkpoints_on_every_path(scope, module)
-        if returns_task or always_raises or reraised or checkpoints:
-            summaries[function.defn.fullname] = HelperFacts(returns_task, always_raises, reraised, checkpoints)
+        if returned_task or always_raises or reraised or checkpoints:
+            summaries[function.defn.fullname] = HelperFacts(returned_task, always_raises, reraised, checkpoints)
     return summaries
 
 

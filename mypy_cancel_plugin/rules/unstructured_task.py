@@ -33,6 +33,8 @@ from mypy_cancel_plugin.errorcodes import (
     UNSTRUCTURED_TASK_IMPLICIT,
 )
 from mypy_cancel_plugin.evidence import COROUTINE, LOOP, TASK_GROUP, ModuleEvidence
+from mypy_cancel_plugin.lifecycle import holders
+from mypy_cancel_plugin.module_facts import TaskHandOff
 from mypy_cancel_plugin.static_types import callee_fullname
 
 CREATE_TASK = "asyncio.tasks.create_task"
@@ -66,6 +68,7 @@ STORED = (
     "but nothing cancels it or waits for it when this code fails"
 )
 WEAK = "the event loop keeps only a weak reference, so it can be garbage-collected mid-flight"
+KEPT = "the set keeps it from being garbage-collected, but nothing cancels it or waits for it when this code fails"
 
 
 def check(function: FunctionScope, module: ModuleContext) -> None:
@@ -93,16 +96,24 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
     for statement in function.of(nodes.ExpressionStmt):
         result = statement.expr
         value = result.expr if isinstance(result, nodes.AwaitExpr) else result
-        if isinstance(value, nodes.CallExpr) and id(value) not in spawning and rule.returns_unowned_task(value, result):
-            helper = f'"{_short_name(value.callee)}()"'
+        if not isinstance(value, nodes.CallExpr) or id(value) in spawning:
+            continue
+        handed_over = rule.returned_task(value, result)
+        helper = f'"{_short_name(value.callee)}()"'
+        if handed_over is TaskHandOff.ONLY_REFERENCE:
             module.report(result, f"{helper} returns a task no task group owns and the statement discards it: "
                           f"{WEAK}", UNSTRUCTURED_TASK_DISCARDED, fix=rule.fix)
+        elif handed_over is TaskHandOff.KEPT:
+            module.report(result, f"{helper} returns a task no task group owns, which it also keeps in a reference set, "
+                          f"and the statement drops it: {KEPT}", UNSTRUCTURED_TASK, fix=rule.fix)
 
 
-def gives_away_unowned_task(function: FunctionScope, module: ModuleContext) -> bool:
-    """The summary callers in other modules read (``module_facts``): ``function`` returns a task no
-    group owns, and its caller gets the only reference."""
-    return bool(function.walked.returned) and _Rule(function, module).gives_away_unowned_task()
+def hands_over_task(function: FunctionScope, module: ModuleContext) -> TaskHandOff:
+    """The summary callers in other modules read (``module_facts``): whether ``function`` returns a
+    task it started that no group owns, and whether it keeps a reference of its own."""
+    if not function.walked.returned:
+        return TaskHandOff.NONE
+    return _Rule(function, module).hands_over_task()
 
 
 def _report_spawn(call: nodes.CallExpr, spawned: str, rule: _Rule, fix: str) -> None:
@@ -263,48 +274,71 @@ class _Rule:
             and self.evidence.read_count(target.node) == 0
         )
 
-    def returns_unowned_task(self, call: nodes.CallExpr, result: nodes.Expression) -> bool:
-        """Whether ``result`` (``call``, or ``await call``) is the only reference to a task no group owns.
+    def returned_task(self, call: nodes.CallExpr, result: nodes.Expression) -> TaskHandOff:
+        """What ``result`` (``call``, or ``await call``) hands over: a task the helper started that no
+        group owns, as the only reference (``ONLY_REFERENCE``) or one the helper keeps as well
+        (``KEPT``: ``self._tasks.add(task)``), or neither (``tg.create_task``, a task it looks up).
 
-        Decided by what the helper returns: ``tg.create_task``, a task it looks up, or one it
-        also stores (``self._tasks.add(task)``) is not dropped by dropping the result.  A
-        helper of another module is judged by its summary (``module_facts``); its declared
-        ``Task`` type alone does not say whether it keeps the task.
+        A helper of another module is judged by its summary (``module_facts``); its declared
+        ``Task`` type alone does not say whether it started the task.
         """
         definition = self.function.resolver.definition_of(call.callee)
         if not isinstance(definition, nodes.FuncDef):
-            return False
+            return TaskHandOff.NONE
         if definition.is_coroutine != (result is not call):
-            return False  # an un-awaited coroutine call gives a coroutine; an awaited task is not dropped
+            return TaskHandOff.NONE  # an un-awaited coroutine call gives a coroutine; an awaited task is not dropped
+        if isinstance(call.callee, nodes.MemberExpr) and self.kind_of(call.callee.expr) == TASK_GROUP:
+            return TaskHandOff.NONE
         if self.module.defines(definition):
-            returns_task = self.module.summarise(
-                ("returns unowned task", id(definition)),
-                lambda: _Rule(self.module.scope_of(definition), self.module).gives_away_unowned_task(),
-                while_deciding=False,  # a recursive helper is not assumed to return one
+            return self.module.summarise(
+                ("returned task", id(definition)),
+                lambda: _Rule(self.module.scope_of(definition), self.module).hands_over_task(),
+                while_deciding=TaskHandOff.NONE,  # a recursive helper is not assumed to return one
             )
-        else:
-            facts = self.module.helper_facts(definition)
-            returns_task = facts is not None and facts.returns_unowned_task
-        return returns_task and not (
-            isinstance(call.callee, nodes.MemberExpr) and self.kind_of(call.callee.expr) == TASK_GROUP
-        )
+        facts = self.module.helper_facts(definition)
+        return facts.returned_task if facts is not None else TaskHandOff.NONE
 
-    def gives_away_unowned_task(self) -> bool:
-        """Whether this function returns a task no group owns, and its caller gets the only reference."""
+    def hands_over_task(self) -> TaskHandOff:
+        """What this function's returns hand over (``returned_task``): the only reference on some
+        path; else a task kept in a reference set, when every return gives one (a helper that
+        returns a task only for some arguments, ``run_async=True``, hands over none)."""
         returned_locals = Counter(
             returned.node for returned in self.function.walked.returned
             if isinstance(returned, nodes.NameExpr) and isinstance(returned.node, nodes.Var)
         )
-        for returned in self.function.walked.returned:
-            local = returned.node if isinstance(returned, nodes.NameExpr) else None
-            value = self.function.resolver.assigned_value(local) if isinstance(local, nodes.Var) else returned
-            if isinstance(value, nodes.CallExpr) and (
-                self.spawned_by(value) or self.returns_unowned_task(value, value)
-            ):
-                # a local only returns pass on (other reads only use it): the caller gets the only reference
-                if not isinstance(local, nodes.Var) or self.evidence.holding_read_count(local) == returned_locals[local]:
-                    return True
-        return False
+        handed_over = [self._hand_over(returned, returned_locals) for returned in self.function.walked.returned]
+        if TaskHandOff.ONLY_REFERENCE in handed_over:
+            return TaskHandOff.ONLY_REFERENCE
+        return TaskHandOff.KEPT if handed_over and all(handed_over) else TaskHandOff.NONE
+
+    def _hand_over(self, returned: nodes.Expression, returned_locals: Counter[nodes.Var]) -> TaskHandOff:
+        local = returned.node if isinstance(returned, nodes.NameExpr) else None
+        value = self.function.resolver.assigned_value(local) if isinstance(local, nodes.Var) else returned
+        if not isinstance(value, nodes.CallExpr):
+            return TaskHandOff.NONE
+        passed_on = TaskHandOff.ONLY_REFERENCE if self.spawned_by(value) else self.returned_task(value, value)
+        if passed_on and isinstance(local, nodes.Var):
+            other_reads = self.evidence.holding_read_count(local) - returned_locals[local]
+            if other_reads:  # the local goes elsewhere too: a reference set, or an owner
+                return TaskHandOff.KEPT if self._kept_in_reference_sets(local, other_reads) else TaskHandOff.NONE
+        return passed_on
+
+    def _kept_in_reference_sets(self, local: nodes.Var, reads: int) -> bool:
+        """Whether ``reads`` reads of ``local`` all add it to containers that nothing reads for their
+        tasks (``tasks.add(task)`` with ``task.add_done_callback(tasks.discard)``, the reference set
+        of asyncio's docs): the task is kept alive, and nothing iterates the set to cancel or await
+        it.  A container code iterates or passes on (``for t in self._tasks: t.cancel()``) owns its
+        tasks, as does any other place the task is handed to."""
+        adds = [
+            call.callee.expr for call in self.function.of(nodes.CallExpr)
+            if isinstance(call.callee, nodes.MemberExpr) and call.callee.name in evidence_module.ADDS_ITEM
+            and any(isinstance(argument, nodes.NameExpr) and argument.node is local for argument in call.args)
+        ]
+        if len(adds) != reads:
+            return False
+        index = holders(self.module)
+        kept_in = [index.holder(container, self.function.defn) for container in adds]
+        return all(holder is not None and not index.escapes(holder) for holder in kept_in)
 
     def _callback_results(self) -> Iterator[tuple[int, str]]:
         """Calls a lambda returns to a callee that declares it drops what its callback returns."""
