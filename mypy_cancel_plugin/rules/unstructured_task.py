@@ -312,6 +312,7 @@ class _Rule:
         return TaskHandOff.KEPT if handed_over and all(handed_over) else TaskHandOff.NONE
 
     def _hand_over(self, returned: nodes.Expression, returned_locals: Counter[nodes.Var]) -> TaskHandOff:
+        """What one ``return`` gives its caller (a returned local: its last value, and where else it goes)."""
         local = returned.node if isinstance(returned, nodes.NameExpr) else None
         value = self.function.resolver.assigned_value(local) if isinstance(local, nodes.Var) else returned
         if not isinstance(value, nodes.CallExpr):
