@@ -316,7 +316,6 @@ class ModuleEvidence:
         self._stored: dict[nodes.Var, list[tuple[nodes.Expression, nodes.FuncDef | None]]] = defaultdict(list)
         self._uses: dict[nodes.Var, set[str]] = defaultdict(set)
         self._reads: Counter[nodes.Var] = Counter()
-        self._receiver_reads: Counter[nodes.Var] = Counter()  # ``x.attr``: uses ``x``, keeps no reference
         self._self_class: dict[nodes.Var, nodes.TypeInfo] = {}
         # FuncDef -> the expressions its ``return`` statements give back
         self._returned: dict[nodes.FuncDef, list[nodes.Expression]] = {}
@@ -344,12 +343,6 @@ class ModuleEvidence:
         """How many places of the module read ``var`` (targets it is assigned to do not count)."""
         self._gathered()
         return self._reads[var]
-
-    def holding_read_count(self, var: nodes.Var) -> int:
-        """How many reads of ``var`` could keep or pass on its value: every read except as the
-        receiver of an attribute (``fut.set_result(None)`` uses the value, it keeps no reference)."""
-        self._gathered()
-        return self._reads[var] - self._receiver_reads[var]
 
     # -- gathering: over the nodes the module's walk collected -------------------------
 
@@ -392,10 +385,6 @@ class ModuleEvidence:
             for name in scope.of(nodes.NameExpr):
                 if isinstance(name.node, nodes.Var) and id(name) not in written:
                     self._reads[name.node] += 1
-            for member in scope.of(nodes.MemberExpr):
-                receiver = member.expr
-                if isinstance(receiver, nodes.NameExpr) and isinstance(receiver.node, nodes.Var):
-                    self._receiver_reads[receiver.node] += 1
             for call in scope.of(nodes.CallExpr):
                 self._call(call, function)
 

@@ -214,12 +214,12 @@ class ReraiseFlow:
         # On the path being followed: whether the exception in hand is the one the exit method
         # was given (``FunctionFacts.given``).  Set by the conditions the path passes.
         self._given = Truth.UNKNOWN
-        # Ids of the analysed block's nodes: a local it alone assigns, once, is worth its value.
-        self._analysed: set[int] = set()
+        # The block ``escapes`` follows: a local it alone assigns, once, is worth its value.
+        self._analysed: nodes.Block | None = None
         self._judging_locals: set[nodes.Var] = set()
 
     def escapes(self, block: nodes.Block) -> list[Escape]:
-        self._analysed = {id(node) for node in walk.descendants(block)}
+        self._analysed = block
         self._follow_the_exception(block)
         ends = self._block(block.body, block.line)
         if (
@@ -636,9 +636,11 @@ class ReraiseFlow:
         if not (isinstance(expr, nodes.NameExpr) and expr.kind == nodes.LDEF and isinstance(expr.node, nodes.Var)):
             return None
         values = self._facts.stored.get(expr.node, [])
-        if len(values) != 1 or values[0] is None or id(values[0]) not in self._analysed:
+        if len(values) != 1 or values[0] is None or self._analysed is None:
             return None
-        return expr.node
+        walked = self._scope.walked
+        position = walked.positions.get(id(values[0]))
+        return expr.node if position is not None and walked.encloses_any(self._analysed, [position]) else None
 
     def _local_truth(self, local: nodes.Var) -> Truth:
         if local in self._judging_locals:

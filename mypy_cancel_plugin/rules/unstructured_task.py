@@ -319,7 +319,10 @@ class _Rule:
             return TaskHandOff.NONE
         passed_on = TaskHandOff.ONLY_REFERENCE if self.spawned_by(value) else self.returned_task(value, value)
         if passed_on and isinstance(local, nodes.Var):
-            other_reads = self.evidence.holding_read_count(local) - returned_locals[local]
+            # Reads as an attribute's receiver use the task (``fut.set_result(None)``), keep no reference.
+            used = sum(isinstance(member.expr, nodes.NameExpr) and member.expr.node is local
+                       for member in self.function.of(nodes.MemberExpr))
+            other_reads = self.evidence.read_count(local) - used - returned_locals[local]
             if other_reads:  # the local goes elsewhere too: a reference set, or an owner
                 return TaskHandOff.KEPT if self._kept_in_reference_sets(local, other_reads) else TaskHandOff.NONE
         return passed_on
