@@ -288,6 +288,19 @@ def var_of(
     return symbol.node if symbol is not None and isinstance(symbol.node, nodes.Var) else None
 
 
+def _vars_read(scope: walk.ScopeNodes) -> list[nodes.Var]:
+    """The variables the scope's names read, once per reading name (a name an assignment, a ``with``,
+    a ``for`` or a comprehension binds is written there, not read)."""
+    written = {id(lvalue) for assignment in scope.of(nodes.AssignmentStmt) for lvalue in assignment.lvalues}
+    written.update(id(target) for with_stmt in scope.of(nodes.WithStmt) for target in with_stmt.target)
+    written.update(id(loop.index) for loop in scope.of(nodes.ForStmt))
+    comprehensions: list[nodes.GeneratorExpr | nodes.DictionaryComprehension] = [
+        *scope.of(nodes.GeneratorExpr), *scope.of(nodes.DictionaryComprehension)
+    ]
+    written.update(id(index) for comprehension in comprehensions for index in comprehension.indices)
+    return [name.node for name in scope.of(nodes.NameExpr) if isinstance(name.node, nodes.Var) and id(name) not in written]
+
+
 class ModuleEvidence:
     """Values, bindings and uses of every variable and attribute of one module.
 
@@ -300,6 +313,7 @@ class ModuleEvidence:
                  loop_class: Callable[[], Instance | None] = lambda: None, infer_locals: bool = True) -> None:
         self._infer_locals = infer_locals  # False: see ``static_types.Resolver``
         self._scopes: Sequence[walk.ScopeNodes] | None = scopes  # until gathered
+        self._all_scopes = scopes
         self._imported = imported  # each global an import binds -> what it imports
         self._checked_types = checked_types
         self._loop_names = loop_names
@@ -339,10 +353,24 @@ class ModuleEvidence:
                 self._values[var].append((value, None))
             self._bind_constructions()
 
-    def read_count(self, var: nodes.Var) -> int:
-        """How many places of the module read ``var`` (targets it is assigned to do not count)."""
-        self._gathered()
-        return self._reads[var]
+    def read_count(self, name: nodes.NameExpr, chain: Sequence[nodes.FuncDef | nodes.TypeInfo]) -> int:
+        """How many places of the module read the variable ``name`` refers to (targets it is assigned to
+        do not count).  ``chain``: the function ``name`` is in, and what encloses it.  A local of one
+        of them is read only in the outermost function and the scopes nested in it: counted there,
+        without gathering the module's facts."""
+        var = name.node
+        assert isinstance(var, nodes.Var)
+        outermost = next((node for node in chain if isinstance(node, nodes.FuncDef)), None)
+        if name.kind != nodes.LDEF or outermost is None or self._scopes is None:
+            self._gathered()
+            return self._reads[var]
+        return sum(
+            read is var
+            for scope in self._all_scopes
+            if scope.function is not None
+            and (scope.function.defn is outermost or outermost in scope.function.enclosing)
+            for read in _vars_read(scope)
+        )
 
     # -- gathering: over the nodes the module's walk collected -------------------------
 
@@ -353,27 +381,22 @@ class ModuleEvidence:
             for defn in scope.of(nodes.FuncDef):
                 self._enter_function(defn)
                 defined.add(id(defn))
-        written: set[int] = set()  # targets: what they name is written there, not read
         for scope in scopes:
             function = scope.function.defn if scope.function is not None else None
             for assignment in scope.of(nodes.AssignmentStmt):
                 for lvalue in assignment.lvalues:
-                    written.add(id(lvalue))
                     self._bind(lvalue, assignment.rvalue, function)
             for with_stmt in scope.of(nodes.WithStmt):
                 for target, entered in zip(with_stmt.target, with_stmt.expr):
                     if target is not None:
-                        written.add(id(target))
                         self._bind(target, entered, function)
             for loop in scope.of(nodes.ForStmt):
-                written.add(id(loop.index))
                 self._iterate(loop.index, loop.expr, function)
             comprehensions: list[nodes.GeneratorExpr | nodes.DictionaryComprehension] = [
                 *scope.of(nodes.GeneratorExpr), *scope.of(nodes.DictionaryComprehension)
             ]
             for comprehension in comprehensions:
                 for index, sequence in zip(comprehension.indices, comprehension.sequences):
-                    written.add(id(index))
                     self._iterate(index, sequence, function)
             if function is not None:
                 self._returned[function] = scope.returned
@@ -382,9 +405,7 @@ class ModuleEvidence:
                     self._use(awaited.expr.callee, COROUTINE_FUNCTION, function)
         for scope in scopes:
             function = scope.function.defn if scope.function is not None else None
-            for name in scope.of(nodes.NameExpr):
-                if isinstance(name.node, nodes.Var) and id(name) not in written:
-                    self._reads[name.node] += 1
+            self._reads.update(_vars_read(scope))
             for call in scope.of(nodes.CallExpr):
                 self._call(call, function)
 

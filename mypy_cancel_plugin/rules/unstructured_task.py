@@ -271,7 +271,7 @@ class _Rule:
             isinstance(target, nodes.NameExpr)
             and target.kind == nodes.LDEF
             and isinstance(target.node, nodes.Var)
-            and self.evidence.read_count(target.node) == 0
+            and self.evidence.read_count(target, self.function.enclosing) == 0
         )
 
     def returned_task(self, call: nodes.CallExpr, result: nodes.Expression) -> TaskHandOff:
@@ -287,16 +287,19 @@ class _Rule:
             return TaskHandOff.NONE
         if definition.is_coroutine != (result is not call):
             return TaskHandOff.NONE  # an un-awaited coroutine call gives a coroutine; an awaited task is not dropped
-        if isinstance(call.callee, nodes.MemberExpr) and self.kind_of(call.callee.expr) == TASK_GROUP:
-            return TaskHandOff.NONE
         if self.module.defines(definition):
-            return self.module.summarise(
+            handed_over = self.module.summarise(
                 ("returned task", id(definition)),
                 lambda: _Rule(self.module.scope_of(definition), self.module).hands_over_task(),
                 while_deciding=TaskHandOff.NONE,  # a recursive helper is not assumed to return one
             )
-        facts = self.module.helper_facts(definition)
-        return facts.returned_task if facts is not None else TaskHandOff.NONE
+        else:
+            facts = self.module.helper_facts(definition)
+            handed_over = facts.returned_task if facts is not None else TaskHandOff.NONE
+        # The receiver's evidence last: it is gathered over the whole module, and few helpers return a task.
+        if handed_over and isinstance(call.callee, nodes.MemberExpr) and self.kind_of(call.callee.expr) == TASK_GROUP:
+            return TaskHandOff.NONE
+        return handed_over
 
     def hands_over_task(self) -> TaskHandOff:
         """What this function's returns hand over (``returned_task``): the only reference on some
@@ -319,10 +322,11 @@ class _Rule:
             return TaskHandOff.NONE
         passed_on = TaskHandOff.ONLY_REFERENCE if self.spawned_by(value) else self.returned_task(value, value)
         if passed_on and isinstance(local, nodes.Var):
+            assert isinstance(returned, nodes.NameExpr)
             # Reads as an attribute's receiver use the task (``fut.set_result(None)``), keep no reference.
             used = sum(isinstance(member.expr, nodes.NameExpr) and member.expr.node is local
                        for member in self.function.of(nodes.MemberExpr))
-            other_reads = self.evidence.read_count(local) - used - returned_locals[local]
+            other_reads = self.evidence.read_count(returned, self.function.enclosing) - used - returned_locals[local]
             if other_reads:  # the local goes elsewhere too: a reference set, or an owner
                 return TaskHandOff.KEPT if self._kept_in_reference_sets(local, other_reads) else TaskHandOff.NONE
         return passed_on
