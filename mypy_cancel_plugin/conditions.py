@@ -245,11 +245,15 @@ class CurrentTask:
     its count says nothing about the current one.
     """
 
-    def __init__(self, stored: StoredValues, resolver: Resolver) -> None:
-        """``stored``: what the function stores where (``stored_values``)."""
+    def __init__(self, stored: StoredValues, resolver: Resolver,
+                 helper_reads_count: Callable[[nodes.CallExpr], bool] = lambda call: False) -> None:
+        """``stored``: what the function stores where (``stored_values``); ``helper_reads_count``:
+        whether a call's helper returns, on every path, the current task's count (``reads_count``)."""
         self._resolver = resolver
         self._assigned = stored
+        self._helper_reads_count = helper_reads_count
         self._places_known: dict[object, bool] = {}
+        self._places_counted: dict[object, bool] = {}
 
     def is_current_task(self, expr: nodes.Expression) -> bool:
         expr = walk.unwrapped(expr)
@@ -268,21 +272,63 @@ class CurrentTask:
             )
         return self._places_known[key]
 
+    def reads_count(self, expr: nodes.Expression) -> bool:
+        """``expr`` is the current task's count of pending cancellations: ``<current task>.cancelling()``,
+        a conditional whose branch taken while a task runs is one (``t.cancelling() if (t :=
+        current_task()) else 0``), or a call of a helper that returns one on every path."""
+        expr = walk.unwrapped(expr)
+        if isinstance(expr, nodes.ConditionalExpr):
+            taken = evaluate(expr.cond, self.truth, None)
+            return taken is not Truth.UNKNOWN and self.reads_count(expr.if_expr if taken is Truth.TRUE else expr.else_expr)
+        if not isinstance(expr, nodes.CallExpr) or expr.args:
+            return False
+        if isinstance(expr.callee, nodes.MemberExpr) and expr.callee.name in semantics.CANCEL_COUNT_READERS:
+            return self.is_current_task(expr.callee.expr)
+        return self._helper_reads_count(expr)
+
     def count(self, expr: nodes.Expression) -> Interval | None:
         """While the current task is being cancelled: the value of ``<current task>.cancelling()``/``.uncancel()``.
 
         ``uncancel()`` returns the count left after it, so this is the count the code that
         follows the condition sees.
         """
-        if (
+        if self.reads_count(expr) or (
             isinstance(expr, nodes.CallExpr)
             and not expr.args
             and isinstance(expr.callee, nodes.MemberExpr)
-            and expr.callee.name in semantics.CANCEL_COUNT_READERS | semantics.CANCEL_COUNT_DECREMENTERS
+            and expr.callee.name in semantics.CANCEL_COUNT_DECREMENTERS
             and self.is_current_task(expr.callee.expr)
         ):
             return BEING_CANCELLED
         return None
+
+    def holds_earlier_count(self, expr: nodes.Expression) -> bool:
+        """A variable or ``self`` attribute this function stores only the current task's count in
+        (``before = task.cancelling()`` ahead of awaiting a task it cancelled): read in a handler,
+        it is the count from before the cancellation in hand was requested."""
+        key = place_of(expr)
+        if key is None:
+            return False
+        if key not in self._places_counted:
+            self._places_counted[key] = False  # a place assigned from itself is not known to hold one
+            values = self._assigned.get(key, [])
+            self._places_counted[key] = bool(values) and all(
+                value is not None and self.reads_count(value) for value in values
+            )
+        return self._places_counted[key]
+
+    def compared_with_earlier_count(self, condition: nodes.ComparisonExpr) -> Truth:
+        """``<count now> <op> <count before>`` (either way round): a cancellation of the current task
+        requested since raised the count, so the difference is at least one."""
+        if len(condition.operators) != 1 or condition.operators[0] not in _MIRRORED:
+            return Truth.UNKNOWN
+        op = condition.operators[0]
+        left, right = condition.operands
+        if self.holds_earlier_count(left):
+            left, right, op = right, left, _MIRRORED[op]
+        if not (self.reads_count(left) and self.holds_earlier_count(right)):
+            return Truth.UNKNOWN
+        return BEING_CANCELLED.compare(op, 0)
 
     def truth(self, expr: nodes.Expression) -> Truth:
         """The truth of a leaf condition while the current task is being cancelled."""
@@ -294,7 +340,8 @@ class CurrentTask:
             if checked is not None:
                 # ``task is None``: a task is running this code, so the current task exists.
                 return Truth.of(not checked[1]) if self.is_current_task(checked[0]) else Truth.UNKNOWN
-            return comparison_truth(expr, self.count)
+            known = comparison_truth(expr, self.count)
+            return known if known is not Truth.UNKNOWN else self.compared_with_earlier_count(expr)
         return Truth.TRUE if self.is_current_task(expr) else Truth.UNKNOWN
 
     def withdraws_cancellation(self, expr: nodes.Node) -> bool:

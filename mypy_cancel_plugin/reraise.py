@@ -19,7 +19,7 @@ path decide) re-raises it by returning ``False``/``None`` or by reaching the end
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -90,9 +90,11 @@ class FunctionFacts:
     """What the analysis of every handler of one function needs, each part gathered once, on first
     use: a helper's summary (``helper_summary``) needs only the first two."""
 
-    def __init__(self, scope: FunctionScope, options: Options | None) -> None:
+    def __init__(self, scope: FunctionScope, options: Options | None,
+                 helper_reads_count: Callable[[nodes.CallExpr], bool] = lambda call: False) -> None:
         self._scope = scope
         self._options = options
+        self._helper_reads_count = helper_reads_count
         # In an exit method: the parameter holding the exception it was given.
         self.given = _given_parameter(scope)
 
@@ -102,7 +104,7 @@ class FunctionFacts:
 
     @cached_property
     def current_task(self) -> CurrentTask:
-        return CurrentTask(self.stored, self._scope.resolver)
+        return CurrentTask(self.stored, self._scope.resolver, self._helper_reads_count)
 
     @cached_property
     def raised(self) -> set[object]:
@@ -172,9 +174,27 @@ class FunctionFacts:
 def function_facts(scope: FunctionScope, module: ModuleContext) -> FunctionFacts:
     key = ("facts", id(scope))
     if key not in module.summaries:
-        module.summaries[key] = (scope, FunctionFacts(scope, module.options))  # the scope is kept so its id stays its own
-    facts: FunctionFacts = module.summaries[key][1]
-    return facts
+        facts = FunctionFacts(scope, module.options, lambda call: _returns_cancel_count(call, scope, module))
+        module.summaries[key] = (scope, facts)  # the scope is kept so its id stays its own
+    found: FunctionFacts = module.summaries[key][1]
+    return found
+
+
+def _returns_cancel_count(call: nodes.CallExpr, scope: FunctionScope, module: ModuleContext) -> bool:
+    """Whether ``call`` (in ``scope``) is of a plain function of this module that returns the current
+    task's count of pending cancellations on every path (``CurrentTask.reads_count``)."""
+    helper = scope.resolver.definition_of(call.callee)
+    if not isinstance(helper, nodes.FuncDef) or helper.is_coroutine or not module.defines(helper):
+        return False
+
+    def decide() -> bool:
+        helper_scope = module.scope_of(helper)
+        body = helper.body.body
+        current = function_facts(helper_scope, module).current_task
+        return (bool(body) and isinstance(body[-1], nodes.ReturnStmt)
+                and all(current.reads_count(value) for value in helper_scope.walked.returned))
+
+    return module.summarise(("returns cancel count", id(helper)), decide, while_deciding=False)
 
 
 class ReraiseFlow:
