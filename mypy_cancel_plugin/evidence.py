@@ -825,14 +825,19 @@ class ModuleEvidence:
     def element_kind(self, sequence: nodes.Expression, function: nodes.FuncDef | None, depth: int = 0,
                      resolver: Resolver | None = None) -> str | None:
         """What the items of a sequence are: its type's item type, its literal items, or its values'
-        (items declared only awaitable are what those say, else coroutines)."""
+        (items declared only awaitable are what those say, else coroutines).  Coroutines the code
+        puts in a container declared to hold something else (``tasks: list[Task]`` and
+        ``tasks.append(self.handle(info))``, which mypy reports) are coroutines all the same."""
+        if _holds_nothing(sequence):
+            return None  # its type is only what its context declares
         known = item_kind_of_type((resolver or self.resolver(function)).type_of(sequence))
         if known == AWAITABLE:  # the items written out say what they are; a name's values may not
             found = self._element_kind_by_code(sequence, function, depth)
             return COROUTINE if found is None and _spelled_items(sequence) is None else found
-        if known is not None or depth > _MAX_DEPTH:
+        if depth > _MAX_DEPTH or known == COROUTINE:
             return known
-        return self._element_kind_by_code(sequence, function, depth)
+        found = self._element_kind_by_code(sequence, function, depth)
+        return found if known is None or found == COROUTINE else known
 
     def _element_kind_by_code(self, sequence: nodes.Expression, function: nodes.FuncDef | None,
                               depth: int) -> str | None:
@@ -880,6 +885,14 @@ def _spelled_items(sequence: nodes.Expression) -> list[nodes.Expression] | None:
 def _spelled_values(container: nodes.DictExpr | nodes.DictionaryComprehension) -> list[nodes.Expression]:
     """The values a dict display writes out, or a dict comprehension's value expression."""
     return [value for _, value in container.items] if isinstance(container, nodes.DictExpr) else [container.value]
+
+
+def _holds_nothing(sequence: nodes.Expression) -> bool:
+    """An empty display, or a builtin container made empty (``[]``, ``set()``)."""
+    if isinstance(sequence, nodes.CallExpr):
+        callee = sequence.callee
+        return not sequence.args and isinstance(callee, nodes.RefExpr) and callee.fullname in semantics.SAME_ITEMS
+    return _spelled_items(sequence) == []
 
 
 def _copied(sequence: nodes.Expression) -> nodes.Expression | None:
