@@ -28,7 +28,8 @@ decides:
 5. **Purpose** (optional, ``untyped_calls``, decided in ``rules/unstructured_task``): a
    call nothing above says anything about (``says_nothing_about``) given to ``ensure_future``,
    ``shield``, ``wait_for`` or ``gather`` is a coroutine, since wrapping one is what they are
-   for (a future comes from an API mypy types).
+   for (a future comes from an API mypy types); so is each item of a sequence given to
+   ``gather(*...)`` or ``wait`` when every item the code puts in is such a call.
 
 A value whose evidence disagrees (a loop in one assignment, anything else in another) is
 none of the kinds in particular, and no name decides it.  Evidence is gathered in one pass over the module; each value is judged once.
@@ -194,11 +195,12 @@ def _agree(kinds: Iterable[str | None]) -> str | None:
 
 
 def _unannotated_any(typ: ProperType) -> bool:
-    """``Any`` that stands for code nobody annotated, directly or through values derived from it."""
+    """``Any`` that stands for code nobody annotated, or type arguments nobody wrote (a bare
+    ``Callable`` returns it), directly or through values derived from it."""
     if not isinstance(typ, AnyType):
         return False
     source = typ.source_any if typ.type_of_any == TypeOfAny.from_another_any and typ.source_any else typ
-    return source.type_of_any == TypeOfAny.unannotated
+    return source.type_of_any in (TypeOfAny.unannotated, TypeOfAny.from_omitted_generics)
 
 
 def _declared(var: nodes.Var) -> bool:
@@ -592,6 +594,9 @@ class ModuleEvidence:
                 # that body's business, no more a coroutine than anything else; called in turn
                 # (``make_app()(scope)``, ``depth > 1``), what it gives is unknown.
                 return depth > 1
+            callee_type = resolver.type_of(expr.callee)
+            if isinstance(callee_type, CallableType):  # a bare ``Callable`` returns what nobody wrote
+                return _unannotated_any(get_proper_type(callee_type.ret_type))
             return self.says_nothing_about(expr.callee, function, depth)
         if isinstance(expr, nodes.IndexExpr):
             return self.says_nothing_about(expr.base, function, depth)
@@ -606,6 +611,30 @@ class ModuleEvidence:
         if self._declared(var) or var in self._uses or var in self._elements:
             return False
         return all(self.says_nothing_about(value, where, depth) for value, where in self._values.get(var, ()))
+
+    def items_are_calls_nothing_says_anything_about(self, sequence: nodes.Expression,
+                                                    function: nodes.FuncDef | None) -> bool:
+        """Whether every item of ``sequence`` is a call ``says_nothing_about``, and it has one: the
+        items it writes out, or, for a variable, those of every sequence and item the module puts in."""
+        verdicts = self._item_verdicts(sequence, function, 0)
+        return bool(verdicts) and all(verdicts)
+
+    def _item_verdicts(self, sequence: nodes.Expression, function: nodes.FuncDef | None, depth: int) -> list[bool]:
+        """One verdict per item the code puts in ``sequence`` (an empty container puts in none)."""
+        if _holds_nothing(sequence):
+            return []
+        spelled = _spelled_items(sequence)
+        if spelled is not None:
+            return [isinstance(item, nodes.CallExpr) and self.says_nothing_about(item, function) for item in spelled]
+        self._gathered()
+        var = self.var_of(sequence, function)
+        if var is None or depth > _MAX_DEPTH:
+            return [False]
+        nested = self._iterated(
+            var, lambda item, where: [isinstance(item, nodes.CallExpr) and self.says_nothing_about(item, where)],
+            lambda items, where: self._item_verdicts(items, where, depth + 1),
+        )
+        return [verdict for verdicts in nested for verdict in verdicts]
 
     def _awaitable_kind(self, expr: nodes.Expression, function: nodes.FuncDef | None, resolver: Resolver) -> str | None:
         """A value declared only awaitable: what the code it comes from makes it.

@@ -244,6 +244,14 @@ class _Rule:
             return kind == COROUTINE
         return isinstance(argument, nodes.CallExpr) and self.evidence.says_nothing_about(argument, self.function.defn)
 
+    def holds_coroutines(self, sequence: nodes.Expression) -> bool:
+        """``is_coroutine`` for the items of ``sequence`` (``gather(*calls)``, ``wait(calls)``): as the
+        evidence decides, or, where it says nothing, when every item is a call it says nothing about."""
+        kind = self.element_kind(sequence)
+        if kind is not None or not self.module.settings.unstructured_task_untyped_calls:
+            return kind == COROUTINE
+        return self.evidence.items_are_calls_nothing_says_anything_about(sequence, self.function.defn)
+
     def implicit_tasks(self, call: nodes.CallExpr, callee_info: Callee) -> None:
         """Report each bare coroutine a call to ``shield``/``wait_for``/``gather``/``wait`` wraps in a task."""
         callee = callee_info.fullname
@@ -256,7 +264,7 @@ class _Rule:
         arguments = zip(call.args, call.arg_kinds) if callee == GATHER else zip(call.args[:1], call.arg_kinds[:1])
         for argument, kind in arguments:
             if kind == nodes.ARG_STAR or callee == WAIT:
-                found = self.element_kind(argument)
+                found = COROUTINE if self.holds_coroutines(argument) else None
             elif kind == nodes.ARG_POS:
                 found = COROUTINE if self.is_coroutine(argument) else None
             else:
