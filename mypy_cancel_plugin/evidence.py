@@ -65,6 +65,7 @@ from mypy_cancel_plugin.static_types import (
     checker_inferred_local,
     class_object_type,
     declared_type,
+    formal_arguments,
     iterable_item_type,
     member_type,
     return_type,
@@ -236,26 +237,6 @@ def class_constructed(typ: ProperType | None) -> nodes.TypeInfo | None:
     if isinstance(typ, CallableType) and typ.is_type_obj():
         return typ.type_object()
     return None
-
-
-def formal_arguments(
-    call: nodes.CallExpr, names: Sequence[str | None], kinds: Sequence[nodes.ArgKind], bound: bool
-) -> Iterator[tuple[nodes.Expression, int]]:
-    """Each argument of ``call`` with the index of the parameter it is passed to.
-
-    ``bound``: the callee's first parameter (``self``) is filled by the call itself.
-    Arguments after a ``*args``/``**kwargs`` in the call are not matched.
-    """
-    position = 1 if bound else 0
-    for argument, kind, name in zip(call.args, call.arg_kinds, call.arg_names):
-        if kind == nodes.ARG_POS:
-            if position < len(kinds) and kinds[position].is_positional():
-                yield argument, position
-            position += 1
-        elif kind == nodes.ARG_NAMED and name in names:
-            yield argument, list(names).index(name)
-        else:
-            return
 
 
 def self_variable(defn: nodes.FuncDef) -> nodes.Var | None:

@@ -29,9 +29,9 @@ from mypy.nodes import GDEF, NOT_ABSTRACT, Expression, FuncDef, MypyFile, Symbol
 from mypy.options import Options
 from mypy.scope import Scope
 from mypy.semanal import is_trivial_body
-from mypy.types import Instance, LiteralType, Type, get_proper_type
+from mypy.types import Instance, LiteralType, Type, TypeVarId, get_proper_type
 from mypy.lookup import lookup_fully_qualified
-from mypy.expandtype import expand_type_by_instance
+from mypy.expandtype import expand_type, expand_type_by_instance
 from mypy.maptype import map_instance_to_supertype
 from mypy.util import correct_relative_import, decode_python_encoding
 
@@ -245,6 +245,11 @@ def as_member_of(declared: Type, instance: Instance, owner: TypeInfo) -> Type:
     class that declares it, ``instance``'s class or a base) bound (``dict[str, Event]``'s
     ``__getitem__`` returns ``Event``, not ``_VT``)."""
     return expand_type_by_instance(declared, map_instance_to_supertype(instance, owner))
+
+
+def with_type_variables(typ: Type, bound: Mapping[TypeVarId, Type]) -> Type:
+    """``typ`` with the type variables ``bound`` gives replaced (a generic call's result, solved)."""
+    return expand_type(typ, bound)
 
 
 # The private module-level name under which a module's helper summaries travel (``module_facts``).

@@ -25,6 +25,8 @@ from mypy.types import (
     Type,
     TypeOfAny,
     TypeType,
+    TypeVarId,
+    TypeVarType,
     UnionType,
     get_proper_type,
 )
@@ -195,7 +197,10 @@ class Resolver:
                     return known
             return member_type(self.type_of(expr.expr, depth), expr.name)
         if isinstance(expr, nodes.CallExpr):
-            return return_type(self.type_of(expr.callee, depth))
+            callee_type = self.type_of(expr.callee, depth)
+            if isinstance(callee_type, CallableType) and callee_type.variables:
+                return self._solved_return(expr, callee_type, depth)
+            return return_type(callee_type)
         if isinstance(expr, nodes.IndexExpr):
             return item_type(self.type_of(expr.base, depth), expr.index)
         if isinstance(expr, nodes.AwaitExpr):
@@ -205,6 +210,14 @@ class Resolver:
         if isinstance(expr, nodes.AssignmentExpr):
             return self.type_of(expr.value, depth)
         return None
+
+    def _solved_return(self, call: nodes.CallExpr, callee: CallableType, depth: int) -> ProperType | None:
+        """What a generic callee returns, its type variables bound from its arguments' types (in code
+        mypy did not check: ``await wait_for(open_connection(...), 5)`` gives the connection's pair)."""
+        bound: dict[TypeVarId, Type] = {}
+        for argument, index in formal_arguments(call, callee.arg_names, callee.arg_kinds, False):
+            _bind_type_variables(get_proper_type(callee.arg_types[index]), self.type_of(argument, depth), bound)
+        return get_proper_type(mypy_internals.with_type_variables(callee.ret_type, bound))
 
     def definition_of(self, expr: nodes.Expression) -> nodes.SymbolNode | None:
         """The function or variable a callee expression names (``f``, ``mod.f``, ``self.method``)."""
@@ -244,6 +257,43 @@ class Resolver:
             self._assignments = values_by_name(self._assignment_statements)
         values = self._assignments.get(var)
         return values[-1] if values else None
+
+
+def _bind_type_variables(formal: ProperType, actual: ProperType | None, bound: dict[TypeVarId, Type]) -> None:
+    """Bind the type variables of a parameter's declared type to what the argument's type has in
+    their place (``Awaitable[T]`` given a ``Coroutine[Any, Any, X]``: ``T`` is ``X``)."""
+    if actual is None or isinstance(actual, AnyType):
+        return
+    if isinstance(formal, TypeVarType):
+        bound.setdefault(formal.id, actual)
+    elif isinstance(formal, UnionType):
+        for item in formal.items:
+            _bind_type_variables(get_proper_type(item), actual, bound)
+    elif isinstance(formal, Instance) and isinstance(actual, Instance):
+        seen = mypy_internals.as_supertype(actual, formal.type.fullname)
+        for formal_arg, actual_arg in zip(formal.args, seen.args if seen is not None else ()):
+            _bind_type_variables(get_proper_type(formal_arg), get_proper_type(actual_arg), bound)
+
+
+def formal_arguments(
+    call: nodes.CallExpr, names: Sequence[str | None], kinds: Sequence[nodes.ArgKind], bound: bool
+) -> Iterator[tuple[nodes.Expression, int]]:
+    """Each argument of ``call`` with the index of the parameter it is passed to.
+
+    ``bound``: the callee's first parameter (``self``) is filled by the call itself.
+    Arguments after a ``*args``/``**kwargs`` in the call are not matched.
+    """
+    position = 1 if bound else 0
+    for argument, kind, name in zip(call.args, call.arg_kinds, call.arg_names):
+        if kind == nodes.ARG_POS:
+            if position < len(kinds) and kinds[position].is_positional():
+                yield argument, position
+            position += 1
+        elif kind == nodes.ARG_NAMED and name in names:
+            yield argument, list(names).index(name)
+        else:
+            return
+
 
 
 def _member_definition(owner: ProperType | None, name: str) -> nodes.SymbolNode | None:

@@ -35,7 +35,7 @@ from mypy_cancel_plugin.errorcodes import (
 from mypy_cancel_plugin.evidence import COROUTINE, LOOP, TASK_GROUP, ModuleEvidence
 from mypy_cancel_plugin.lifecycle import holders
 from mypy_cancel_plugin.module_facts import TaskHandOff
-from mypy_cancel_plugin.static_types import callee_fullname
+from mypy_cancel_plugin.static_types import callee_fullname, formal_arguments
 
 CREATE_TASK = "asyncio.tasks.create_task"
 ENSURE_FUTURE = "asyncio.tasks.ensure_future"
@@ -365,7 +365,7 @@ class _Rule:
             signature = resolver.type_of(call.callee)
             if not isinstance(signature, CallableType):
                 continue
-            formals = evidence_module.formal_arguments(call, signature.arg_names, signature.arg_kinds, False)
+            formals = formal_arguments(call, signature.arg_names, signature.arg_kinds, False)
             for argument, index in formals:
                 parameter = get_proper_type(signature.arg_types[index])
                 if isinstance(argument, nodes.LambdaExpr) and _drops_result(parameter):
