@@ -259,20 +259,22 @@ class Resolver:
         return values[-1] if values else None
 
 
-def _bind_type_variables(formal: ProperType, actual: ProperType | None, bound: dict[TypeVarId, Type]) -> None:
+def _bind_type_variables(formal: ProperType, actual: ProperType | None, bound: dict[TypeVarId, Type],
+                         depth: int = 0) -> None:
     """Bind the type variables of a parameter's declared type to what the argument's type has in
-    their place (``Awaitable[T]`` given a ``Coroutine[Any, Any, X]``: ``T`` is ``X``)."""
-    if actual is None or isinstance(actual, AnyType):
+    their place (``Awaitable[T]`` given a ``Coroutine[Any, Any, X]``: ``T`` is ``X``).  Recursive
+    aliases unfold without end: past ``_MAX_DEPTH`` levels nothing more is bound."""
+    if actual is None or isinstance(actual, AnyType) or depth > _MAX_DEPTH:
         return
     if isinstance(formal, TypeVarType):
         bound.setdefault(formal.id, actual)
     elif isinstance(formal, UnionType):
         for item in formal.items:
-            _bind_type_variables(get_proper_type(item), actual, bound)
+            _bind_type_variables(get_proper_type(item), actual, bound, depth + 1)
     elif isinstance(formal, Instance) and isinstance(actual, Instance):
         seen = mypy_internals.as_supertype(actual, formal.type.fullname)
         for formal_arg, actual_arg in zip(formal.args, seen.args if seen is not None else ()):
-            _bind_type_variables(get_proper_type(formal_arg), get_proper_type(actual_arg), bound)
+            _bind_type_variables(get_proper_type(formal_arg), get_proper_type(actual_arg), bound, depth + 1)
 
 
 def formal_arguments(
