@@ -134,19 +134,22 @@ class Interval:
                  "==": self.low == high == value, "!=": not equal}[op]
         return Truth.TRUE if every else Truth.FALSE if not some else Truth.UNKNOWN
 
+    def minus(self, value: int) -> Interval:
+        return Interval(self.low - value, None if self.high is None else self.high - value)
 
-def comparison_truth(condition: nodes.ComparisonExpr, value_of: Callable[[nodes.Expression], Interval | None]) -> Truth:
-    """``<counted> <op> <int>`` (either way round) where ``value_of`` knows the interval of the counted side."""
+
+def comparison_truth(condition: nodes.ComparisonExpr,
+                     difference: Callable[[nodes.Expression, nodes.Expression], Interval | None]) -> Truth:
+    """``a <op> b`` (either way round) where ``difference`` knows the integers ``a - b`` can be."""
     if len(condition.operators) != 1 or condition.operators[0] not in _MIRRORED:
         return Truth.UNKNOWN
     op = condition.operators[0]
     left, right = condition.operands
-    if walk.int_constant(left) is not None:
-        left, right, op = right, left, _MIRRORED[op]
-    interval, constant = value_of(left), walk.int_constant(right)
-    if interval is None or constant is None:
-        return Truth.UNKNOWN
-    return interval.compare(op, constant)
+    for first, second, first_op in ((left, right, op), (right, left, _MIRRORED[op])):
+        known = difference(first, second)
+        if known is not None:
+            return known.compare(first_op, 0)
+    return Truth.UNKNOWN
 
 
 def implied(condition: nodes.Expression, atom: Atom, fact: Fact, options: Options | None, *, holds: bool) -> Truth:
@@ -317,18 +320,17 @@ class CurrentTask:
             )
         return self._places_counted[key]
 
-    def compared_with_earlier_count(self, condition: nodes.ComparisonExpr) -> Truth:
-        """``<count now> <op> <count before>`` (either way round): a cancellation of the current task
-        requested since raised the count, so the difference is at least one."""
-        if len(condition.operators) != 1 or condition.operators[0] not in _MIRRORED:
-            return Truth.UNKNOWN
-        op = condition.operators[0]
-        left, right = condition.operands
-        if self.holds_earlier_count(left):
-            left, right, op = right, left, _MIRRORED[op]
-        if not (self.reads_count(left) and self.holds_earlier_count(right)):
-            return Truth.UNKNOWN
-        return BEING_CANCELLED.compare(op, 0)
+    def count_difference(self, first: nodes.Expression, second: nodes.Expression) -> Interval | None:
+        """While the current task is being cancelled: the integers ``first - second`` can be, where
+        ``first`` is its count and ``second`` a constant, or a count this function stored earlier (a
+        cancellation of the current task requested since raised the count by at least one)."""
+        count = self.count(first)
+        if count is None:
+            return None
+        constant = walk.int_constant(second)
+        if constant is not None:
+            return count.minus(constant)
+        return Interval(1) if self.reads_count(first) and self.holds_earlier_count(second) else None
 
     def truth(self, expr: nodes.Expression) -> Truth:
         """The truth of a leaf condition while the current task is being cancelled."""
@@ -340,8 +342,7 @@ class CurrentTask:
             if checked is not None:
                 # ``task is None``: a task is running this code, so the current task exists.
                 return Truth.of(not checked[1]) if self.is_current_task(checked[0]) else Truth.UNKNOWN
-            known = comparison_truth(expr, self.count)
-            return known if known is not Truth.UNKNOWN else self.compared_with_earlier_count(expr)
+            return comparison_truth(expr, self.count_difference)
         return Truth.TRUE if self.is_current_task(expr) else Truth.UNKNOWN
 
     def withdraws_cancellation(self, expr: nodes.Node) -> bool:

@@ -295,8 +295,8 @@ class ModuleEvidence:
                  imported: Callable[[], Iterable[tuple[nodes.Var, nodes.Expression]]] = tuple,
                  loop_class: Callable[[], Instance | None] = lambda: None, infer_locals: bool = True) -> None:
         self._infer_locals = infer_locals  # False: see ``static_types.Resolver``
-        self._scopes: Sequence[walk.ScopeNodes] | None = scopes  # until gathered
-        self._all_scopes = scopes
+        self._scopes = scopes
+        self._is_gathered = False
         self._imported = imported  # each global an import binds -> what it imports
         self._checked_types = checked_types
         self._loop_names = loop_names
@@ -329,9 +329,9 @@ class ModuleEvidence:
 
     def _gathered(self) -> None:
         """Gather the module's facts, once, before the first question that needs them."""
-        if self._scopes is not None:
-            scopes, self._scopes = self._scopes, None
-            self._collect(scopes)
+        if not self._is_gathered:
+            self._is_gathered = True
+            self._collect(self._scopes)
             for var, value in self._imported():
                 self._values[var].append((value, None))
             self._bind_constructions()
@@ -344,12 +344,12 @@ class ModuleEvidence:
         var = name.node
         assert isinstance(var, nodes.Var)
         outermost = next((node for node in chain if isinstance(node, nodes.FuncDef)), None)
-        if name.kind != nodes.LDEF or outermost is None or self._scopes is None:
+        if name.kind != nodes.LDEF or outermost is None or self._is_gathered:
             self._gathered()
             return self._reads[var]
         return sum(
             read is var
-            for scope in self._all_scopes
+            for scope in self._scopes
             if scope.function is not None
             and (scope.function.defn is outermost or outermost in scope.function.enclosing)
             for read in _vars_read(scope)

@@ -297,7 +297,6 @@ def formal_arguments(
             return
 
 
-
 def _member_definition(owner: ProperType | None, name: str) -> nodes.SymbolNode | None:
     """What ``name`` is on a value of type ``owner``: on a union, the one definition every item
     shares (``Client | Component`` both inheriting ``disconnect``); ``None`` leaves it out."""
