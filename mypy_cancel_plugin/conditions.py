@@ -337,12 +337,16 @@ class CurrentTask:
         count = self.count(expr)
         if count is not None:
             return count.compare("!=", 0)
-        if isinstance(expr, nodes.ComparisonExpr):
-            checked = none_check(expr)
-            if checked is not None:
-                # ``task is None``: a task is running this code, so the current task exists.
-                return Truth.of(not checked[1]) if self.is_current_task(checked[0]) else Truth.UNKNOWN
+        if isinstance(expr, nodes.ComparisonExpr) and none_check(expr) is None:
             return comparison_truth(expr, self.count_difference)
+        return self.existence_truth(expr)
+
+    def existence_truth(self, expr: nodes.Expression) -> Truth:
+        """The truth of a leaf condition in code a task runs, whatever its cancel count: a task is
+        running it, so the current task exists (``task``, ``task is None``)."""
+        checked = none_check(expr)
+        if checked is not None:
+            return Truth.of(not checked[1]) if self.is_current_task(checked[0]) else Truth.UNKNOWN
         return Truth.TRUE if self.is_current_task(expr) else Truth.UNKNOWN
 
     def withdraws_cancellation(self, expr: nodes.Node) -> bool:

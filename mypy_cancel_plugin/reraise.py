@@ -30,6 +30,7 @@ from mypy.types import AnyType, Instance, ProperType, TypeType, UninhabitedType
 
 from mypy_cancel_plugin import mypy_internals, predicates, semantics, walk
 from mypy_cancel_plugin.conditions import (
+    Atom,
     CurrentTask,
     StoredValues,
     Truth,
@@ -188,13 +189,61 @@ def _returns_cancel_count(call: nodes.CallExpr, scope: FunctionScope, module: Mo
         return False
 
     def decide() -> bool:
-        helper_scope = module.scope_of(helper)
-        body = helper.body.body
-        current = function_facts(helper_scope, module).current_task
-        return (bool(body) and isinstance(body[-1], nodes.ReturnStmt)
-                and all(current.reads_count(value) for value in helper_scope.walked.returned))
+        current = function_facts(module.scope_of(helper), module).current_task
+        budget = [_MAX_PATH_STEPS]
+        return _every_path_returns(helper.body.body, current.reads_count, current.existence_truth, module.options, budget)
 
     return module.summarise(("returns cancel count", id(helper)), decide, while_deciding=False)
+
+
+_MAX_PATH_STEPS = 200  # statements read along the paths of one helper before giving up (unknown)
+
+
+def _every_path_returns(
+    body: Sequence[nodes.Statement], wanted: Callable[[nodes.Expression], bool], atom: Atom,
+    options: Options | None, budget: list[int],
+) -> bool:
+    """Whether every path through ``body`` that can run (``atom``: the truth of a condition's leaves)
+    ends in a ``return`` of a ``wanted`` value: ``if task is None: return 0`` before the return of
+    the current task's count is a path no task takes.  Loops, ``with`` and ``try`` statements that
+    hold a ``return``, a ``raise``, or the end of the body are paths that return something else."""
+    for index, stmt in enumerate(body):
+        budget[0] -= 1
+        if budget[0] < 0:
+            return False
+        if isinstance(stmt, nodes.ReturnStmt):
+            return stmt.expr is not None and wanted(stmt.expr)
+        if isinstance(stmt, nodes.RaiseStmt):
+            return False
+        if isinstance(stmt, nodes.IfStmt):
+            rest = body[index + 1:]
+            return all(
+                _every_path_returns([*branch, *rest], wanted, atom, options, budget)
+                for branch in _branches_that_run(stmt, atom, options)
+            )
+        if isinstance(stmt, _COMPOUND) and any(isinstance(node, nodes.ReturnStmt) for node in walk.descendants(stmt)):
+            return False
+    return False
+
+
+_COMPOUND = (nodes.WhileStmt, nodes.ForStmt, nodes.WithStmt, nodes.TryStmt, nodes.MatchStmt)
+
+
+def _branches_that_run(stmt: nodes.IfStmt, atom: Atom, options: Options | None) -> list[list[nodes.Statement]]:
+    """The statements of each branch of an ``if`` that can run, given the truth of its conditions
+    (an ``else`` that is missing is an empty branch; mypy's unreachable blocks never run)."""
+    branches: list[list[nodes.Statement]] = []
+    for condition, block in zip(stmt.expr, stmt.body):
+        truth = evaluate(condition, atom, options)
+        if truth is not Truth.FALSE and not block.is_unreachable:
+            branches.append(block.body)
+        if truth is Truth.TRUE:
+            return branches
+    if stmt.else_body is None:
+        branches.append([])
+    elif not stmt.else_body.is_unreachable:
+        branches.append(stmt.else_body.body)
+    return branches
 
 
 class ReraiseFlow:
