@@ -153,6 +153,47 @@ class FunctionFacts:
                         owner[id(child)] = node
         return position, owner
 
+    def conditions_at(self, node: nodes.Node) -> list[tuple[nodes.Expression, bool]]:
+        """The tests known to have held (``True``) or failed (``False``) where ``node`` runs, innermost
+        first: those of the ``if``/``elif``/``while`` branches around it, an ``assert`` before it, and
+        an earlier ``if`` whose every branch leaves the block (``if not ok: return``)."""
+        known: list[tuple[nodes.Expression, bool]] = []
+        position, owners = self._layout
+        stmt: nodes.Statement | None = self._statement_at(node)
+        while stmt is not None and id(stmt) in position:
+            block, index = position[id(stmt)]
+            for earlier in reversed(block.body[:index]):
+                if isinstance(earlier, nodes.AssertStmt):
+                    known.append((earlier.expr, True))
+                elif isinstance(earlier, nodes.IfStmt) and earlier.else_body is None and all(
+                    branch.body and _never_completes(branch.body[-1], self._scope, self._options) for branch in earlier.body
+                ):
+                    known += [(condition, False) for condition in earlier.expr]
+            owner = owners.get(id(block))
+            if isinstance(owner, nodes.IfStmt):
+                for condition, branch in zip(owner.expr, owner.body):
+                    known.append((condition, branch is block))
+                    if branch is block:
+                        break
+            elif isinstance(owner, nodes.WhileStmt) and owner.body is block:
+                known.append((owner.expr, True))
+            stmt = owner
+        return known
+
+    def _statement_at(self, node: nodes.Node) -> nodes.Statement | None:
+        """The statement of a block of this scope that holds ``node`` (the nearest one before it in
+        the walk's order, which visits a statement's expressions before its blocks)."""
+        position = self._layout[0]
+        walked = self._scope.walked
+        at = walked.positions.get(id(node))
+        while at is not None and at >= 0:
+            candidate = walked.in_order[at]
+            if id(candidate) in position:
+                assert isinstance(candidate, nodes.Statement)
+                return candidate
+            at -= 1
+        return None
+
     def continuation(self, stmt: nodes.Statement) -> list[tuple[nodes.Block, int]]:
         """What runs after ``stmt`` completes, up to the end of the function: each enclosing
         block from the index that follows, innermost first.

@@ -86,6 +86,9 @@ FIXTURE_DECORATORS = frozenset({
 # asyncio's task objects, and the calls that return the task running the current code.
 TASK_CLASSES = ("asyncio.tasks.Task", "_asyncio.Task")
 CURRENT_TASK_FUNCTIONS = frozenset({"asyncio.tasks.current_task", "_asyncio.current_task"})
+# Tests that a value is a coroutine, or a callable whose calls give one: the code they guard knows it.
+COROUTINE_TESTS = frozenset({"asyncio.coroutines.iscoroutine", "inspect.iscoroutine"})
+COROUTINE_FUNCTION_TESTS = frozenset({"asyncio.coroutines.iscoroutinefunction", "inspect.iscoroutinefunction"})
 # ``Task.cancelling()`` is the number of pending cancellation requests of that task;
 # ``Task.uncancel()`` withdraws one and returns how many remain.
 CANCEL_COUNT_READERS = frozenset({"cancelling"})

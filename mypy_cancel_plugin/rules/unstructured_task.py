@@ -25,7 +25,8 @@ from mypy import nodes
 from mypy.types import CallableType, Instance, NoneType, ProperType, get_proper_type
 
 from mypy_cancel_plugin import evidence as evidence_module
-from mypy_cancel_plugin import semantics
+from mypy_cancel_plugin import semantics, walk
+from mypy_cancel_plugin.conditions import Truth, implied, place_of
 from mypy_cancel_plugin.context import FunctionScope, ModuleContext
 from mypy_cancel_plugin.errorcodes import (
     UNSTRUCTURED_TASK,
@@ -35,6 +36,7 @@ from mypy_cancel_plugin.errorcodes import (
 from mypy_cancel_plugin.evidence import COROUTINE, LOOP, TASK_GROUP, ModuleEvidence
 from mypy_cancel_plugin.lifecycle import holders
 from mypy_cancel_plugin.module_facts import TaskHandOff
+from mypy_cancel_plugin.reraise import function_facts
 from mypy_cancel_plugin.static_types import callee_fullname, formal_arguments
 
 CREATE_TASK = "asyncio.tasks.create_task"
@@ -240,9 +242,43 @@ class _Rule:
         functions are for (setting ``unstructured_task_untyped_calls``): a future comes from an
         API mypy types (``run_in_executor``, ``gather``, ``create_future``)."""
         kind = self.kind_of(argument)
+        if kind is None and self.tested_coroutine(argument):
+            return True
         if kind is not None or not self.module.settings.unstructured_task_untyped_calls:
             return kind == COROUTINE
         return isinstance(argument, nodes.CallExpr) and self.evidence.says_nothing_about(argument, self.function.defn)
+
+    def tested_coroutine(self, value: nodes.Expression) -> bool:
+        """``value`` is evaluated only where a test said it is a coroutine: ``x`` under ``if
+        asyncio.iscoroutine(x)``, ``f(...)`` under ``if inspect.iscoroutinefunction(f)`` or after ``if
+        not ...: return`` (``conditions_at``).  A closure also runs under the tests around its
+        ``def``, when the function it is defined in never rebinds the name the test is about."""
+        subject, tests = (
+            (value.callee, semantics.COROUTINE_FUNCTION_TESTS) if isinstance(value, nodes.CallExpr)
+            else (value, semantics.COROUTINE_TESTS)
+        )
+        root = _root_name(subject)
+        if root is None:
+            return False
+
+        def states(leaf: nodes.Expression) -> bool | None:
+            if not (isinstance(leaf, nodes.CallExpr) and isinstance(leaf.callee, nodes.RefExpr) and len(leaf.args) == 1):
+                return None
+            return True if leaf.callee.fullname in tests and _same_place(leaf.args[0], subject) else None
+
+        scope: FunctionScope = self.function
+        node_at: nodes.Node = value
+        while True:
+            if any(getattr(call.callee, "fullname", None) in tests for call in scope.of(nodes.CallExpr)):
+                for condition, holds in function_facts(scope, self.module).conditions_at(node_at):
+                    if implied(condition, lambda _: Truth.UNKNOWN, states, self.module.options, holds=holds) is Truth.TRUE:
+                        return True
+            outer = scope.enclosing[-2] if len(scope.enclosing) > 1 else None
+            if not isinstance(outer, nodes.FuncDef) or scope.defn is None:
+                return False
+            node_at, scope = scope.defn, self.module.scope_of(outer)
+            if place_of(root) in function_facts(scope, self.module).stored:
+                return False  # the name the test is about may be bound to another value later
 
     def holds_coroutines(self, sequence: nodes.Expression) -> bool:
         """``is_coroutine`` for the items of ``sequence`` (``gather(*calls)``, ``wait(calls)``): as the
@@ -398,3 +434,17 @@ def _constructed_task_class(callee_type: ProperType | None) -> str | None:
     assert isinstance(callee_type, CallableType)
     info = callee_type.type_object()
     return info.name if any(info.has_base(name) for name in TASK_CLASSES) else None
+
+
+def _root_name(expr: nodes.Expression) -> nodes.NameExpr | None:
+    """The name an attribute chain starts from (``a`` of ``a.b.c``); ``None`` for anything else."""
+    while isinstance(expr, nodes.MemberExpr):
+        expr = expr.expr
+    return expr if isinstance(expr, nodes.NameExpr) else None
+
+
+def _same_place(first: nodes.Expression, second: nodes.Expression) -> bool:
+    """Two spellings of one name or attribute chain, from the same variable."""
+    first_root, second_root = _root_name(first), _root_name(second)
+    return (first_root is not None and second_root is not None and first_root.node is second_root.node
+            and walk.dotted_name(first) == walk.dotted_name(second))
