@@ -281,7 +281,7 @@ class CurrentTask:
         current_task()) else 0``), or a call of a helper that returns one on every path."""
         expr = walk.unwrapped(expr)
         if isinstance(expr, nodes.ConditionalExpr):
-            taken = evaluate(expr.cond, self.truth, None)
+            taken = evaluate(expr.cond, self.existence_truth, None)
             return taken is not Truth.UNKNOWN and self.reads_count(expr.if_expr if taken is Truth.TRUE else expr.else_expr)
         if not isinstance(expr, nodes.CallExpr) or expr.args:
             return False

@@ -89,7 +89,8 @@ _BEING_HANDLED = "the exception being handled"
 
 class FunctionFacts:
     """What the analysis of every handler of one function needs, each part gathered once, on first
-    use: a helper's summary (``helper_summary``) needs only the first two."""
+    use: a helper's summary (``helper_summary``) needs only the first two.  The tests known where a
+    node runs (``conditions_at``) serve the evidence of other rules too."""
 
     def __init__(self, scope: FunctionScope, options: Options | None,
                  helper_reads_count: Callable[[nodes.CallExpr], bool] = lambda call: False) -> None:
