@@ -16,7 +16,13 @@ from mypy_cancel_plugin import mypy_internals, predicates, semantics, walk
 from mypy_cancel_plugin.config import Settings
 from mypy_cancel_plugin.errorcodes import page_url
 from mypy_cancel_plugin.evidence import ModuleEvidence
-from mypy_cancel_plugin.static_types import Resolver, import_bindings, values_by_name
+from mypy_cancel_plugin.static_types import (
+    Resolver,
+    import_bindings,
+    spelled_name,
+    unfollowed_imports,
+    values_by_name,
+)
 
 if TYPE_CHECKING:
     from mypy_cancel_plugin.module_facts import HelperFacts, SharedFacts
@@ -165,6 +171,20 @@ class ModuleContext:
         """Each global an import of the top level binds -> what it imports (see ``import_bindings``)."""
         top = self.scopes[0]
         return list(import_bindings([*top.of(nodes.ImportFrom), *top.of(nodes.Import)], self.tree, self.modules))
+
+    @cached_property
+    def unfollowed_imports(self) -> dict[nodes.Var, str]:
+        """Each global an import of the top level binds to what mypy could not follow -> its dotted name."""
+        top = self.scopes[0]
+        return unfollowed_imports([*top.of(nodes.ImportFrom), *top.of(nodes.Import)], self.tree)
+
+    def imported_name(self, expr: nodes.Expression) -> str | None:
+        """What ``expr`` names: its definition's fullname, or, through an import mypy could not
+        follow, the dotted name the code spells (``async_timeout.timeout``)."""
+        spelled = spelled_name(expr, self.unfollowed_imports) if self.unfollowed_imports else None
+        if spelled is None and isinstance(expr, nodes.RefExpr):
+            return expr.fullname or None
+        return spelled
 
     @cached_property
     def global_values(self) -> dict[nodes.Var, list[nodes.Expression]]:

@@ -29,7 +29,7 @@ from mypy.nodes import GDEF, NOT_ABSTRACT, Expression, FuncDef, MypyFile, Symbol
 from mypy.options import Options
 from mypy.scope import Scope
 from mypy.semanal import is_trivial_body
-from mypy.types import Instance, LiteralType, Type, TypeVarId, get_proper_type
+from mypy.types import AnyType, Instance, LiteralType, Type, TypeOfAny, TypeVarId, get_proper_type
 from mypy.lookup import lookup_fully_qualified
 from mypy.expandtype import expand_type, expand_type_by_instance
 from mypy.maptype import map_instance_to_supertype
@@ -232,6 +232,12 @@ def definition_named(fullname: str, modules: dict[str, MypyFile]) -> SymbolNode 
     """What a fully qualified name refers to, in the modules mypy has loaded (``None``: not there)."""
     found = lookup_fully_qualified(fullname, modules)
     return found.node if found is not None else None
+
+
+def is_unfollowed_import(typ: Type | None) -> bool:
+    """Whether mypy typed a name ``Any`` because the import that binds it could not be followed."""
+    proper = get_proper_type(typ) if typ is not None else None
+    return isinstance(proper, AnyType) and proper.type_of_any == TypeOfAny.from_unimported_type
 
 
 def as_supertype(typ: Instance, fullname: str) -> Instance | None:

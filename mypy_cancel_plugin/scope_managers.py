@@ -42,9 +42,10 @@ def opened_scope(manager: nodes.Expression, function: FunctionScope, module: Mod
     found = predicates.cancel_scope_name(typ) or predicates.declared_name(typ, declared)
     if found is None and isinstance(manager, nodes.CallExpr):
         callee = manager.callee
-        named = callee.fullname if isinstance(callee, nodes.RefExpr) else None
-        # a decorated function's type may not lead back to it: its name does
-        found = named if named in declared else predicates.declared_name(function.resolver.type_of(callee), declared)
+        named = module.imported_name(callee)
+        # a decorated function's type may not lead back to it, nor an import mypy could not follow: its name does
+        found = (named if named in declared else semantics.CANCEL_SCOPE_CALLS.get(named or "")
+                 or predicates.declared_name(function.resolver.type_of(callee), declared))
         if found is None:
             defn = function.resolver.definition_of(callee)
             keeps = _generator_manager_scope(defn, module)

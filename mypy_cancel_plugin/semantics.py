@@ -23,6 +23,18 @@ CANCEL_SCOPES = {
     "anyio._core._tasks.CancelScope": "anyio.CancelScope",
     "trio._core._run.Nursery": "trio.Nursery",
     "trio._core._run.CancelScope": "trio.CancelScope",
+    "async_timeout.Timeout": "async_timeout.Timeout",  # its own class before 3.11, asyncio's from then
+}
+# The calls that open those scopes, by the public name code spells: what still says what a call
+# opens when mypy could not follow the library's import (not installed, ignore_missing_imports).
+CANCEL_SCOPE_CALLS = {
+    **dict.fromkeys(("async_timeout.timeout", "async_timeout.timeout_at"), "async_timeout.Timeout"),
+    **dict.fromkeys(("trio.CancelScope", "trio.move_on_after", "trio.move_on_at", "trio.fail_after", "trio.fail_at"),
+                    "trio.CancelScope"),
+    "trio.open_nursery": "trio.Nursery",
+    **dict.fromkeys(("anyio.CancelScope", "anyio.move_on_after", "anyio.move_on_at", "anyio.fail_after",
+                     "anyio.fail_at"), "anyio.CancelScope"),
+    "anyio.create_task_group": "anyio TaskGroup",
 }
 
 class TaskGroupKind(NamedTuple):

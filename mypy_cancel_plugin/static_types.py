@@ -334,6 +334,27 @@ def import_bindings(
     / ``except ImportError: from b import f``) and keeps a ``Var`` for it: the alternatives
     still say what it is.  An import of a module mypy has not loaded says nothing.
     """
+    for statement, fullname, target in _imported_vars(statements, module):
+        imported = modules.get(fullname) or mypy_internals.definition_named(fullname, modules)
+        if imported is not None:
+            yield target, _reference(target.name, imported, statement)
+
+
+def unfollowed_imports(statements: Iterable[nodes.ImportBase], module: nodes.MypyFile) -> dict[nodes.Var, str]:
+    """Each global an import binds to a module or name mypy could not follow (not installed,
+    ``ignore_missing_imports``) -> the dotted name it imports (``async_timeout``,
+    ``async_timeout.timeout``): the one thing the code still says about the value."""
+    return {
+        target: fullname for _, fullname, target in _imported_vars(statements, module)
+        if mypy_internals.is_unfollowed_import(target.type)
+    }
+
+
+def _imported_vars(
+    statements: Iterable[nodes.ImportBase], module: nodes.MypyFile
+) -> Iterator[tuple[nodes.ImportBase, str, nodes.Var]]:
+    """Each global an import statement binds that mypy left a ``Var`` (typed ``Any``), with the
+    dotted name the statement imports to it; a name mypy resolved itself is not one."""
     for statement in statements:
         if isinstance(statement, nodes.ImportFrom):
             source = mypy_internals.imported_module_name(module, statement.relative, statement.id)
@@ -345,12 +366,20 @@ def import_bindings(
             continue
         for fullname, local in pairs:
             symbol = module.names.get(local)
-            target = symbol.node if symbol is not None else None
-            if not isinstance(target, nodes.Var):
-                continue  # mypy resolved the name itself (most imports): nothing to look up
-            imported = modules.get(fullname) or mypy_internals.definition_named(fullname, modules)
-            if imported is not None:
-                yield target, _reference(local, imported, statement)
+            if symbol is not None and isinstance(symbol.node, nodes.Var):
+                yield statement, fullname, symbol.node
+
+
+def spelled_name(expr: nodes.Expression, imported: Mapping[nodes.Var, str]) -> str | None:
+    """The dotted name ``expr`` spells through an import mypy could not follow
+    (``async_timeout.timeout`` for ``async_timeout.timeout`` after ``import async_timeout``)."""
+    members: list[str] = []
+    while isinstance(expr, nodes.MemberExpr):
+        members.append(expr.name)
+        expr = expr.expr
+    if not (isinstance(expr, nodes.NameExpr) and isinstance(expr.node, nodes.Var) and expr.node in imported):
+        return None
+    return ".".join([imported[expr.node], *reversed(members)])
 
 
 def _reference(name: str, node: nodes.SymbolNode, at: nodes.Context) -> nodes.NameExpr:

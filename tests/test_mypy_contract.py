@@ -89,6 +89,28 @@ def test_generic_members_are_seen_through_the_instance() -> None:
     ]
 
 
+def test_an_unfollowed_import_is_told_from_other_anys() -> None:
+    """mypy types a name whose import it could not follow ``Any`` of its own kind; an explicit
+    ``Any`` and a followed import are not that."""
+    from mypy import build
+    from mypy.modulefinder import BuildSource
+    from mypy.options import Options
+
+    options = Options()
+    options.incremental = False
+    options.ignore_missing_imports = True
+    source = ("from typing import Any\nimport asyncio\nimport not_installed_pkg.sub\n"
+              "from not_installed_pkg import timeout as t\nexplicit: Any = 1\n")
+    result = build.build([BuildSource("m.py", "m", source)], options)
+    names = result.files["m"].names
+    types = {name: getattr(names[name].node, "type", None) for name in ("not_installed_pkg", "t", "explicit", "asyncio")}
+    assert mypy_internals.is_unfollowed_import(types["not_installed_pkg"])
+    assert mypy_internals.is_unfollowed_import(types["t"])
+    assert not mypy_internals.is_unfollowed_import(types["explicit"])
+    assert not mypy_internals.is_unfollowed_import(types["asyncio"])
+    assert not mypy_internals.is_unfollowed_import(None)
+
+
 def test_the_contract_check_notices_a_missing_hand_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mypy_internals, "_source_text", lambda module: "nothing here")
     problems = mypy_internals.contract_problems()

@@ -21,7 +21,7 @@ CATCH_ASYNCIO_TIMEOUT = frozenset({semantics.ASYNCIO_TIMEOUT_ERROR, "builtins.Ex
 def check(function: FunctionScope, module: ModuleContext) -> None:
     if module.options.python_version >= semantics.ASYNCIO_TIMEOUT_IS_BUILTIN_FROM:
         return
-    raisers = {id(call): name for call in function.of(nodes.CallExpr) if (name := _raiser_name(call)) is not None}
+    raisers = {id(call): name for call in function.of(nodes.CallExpr) if (name := _raiser_name(call, module)) is not None}
     if not raisers:
         return
     walked = function.walked
@@ -32,11 +32,10 @@ def check(function: FunctionScope, module: ModuleContext) -> None:
             _check_handlers(stmt, raisers[id(inside[0])], function, module)
 
 
-def _raiser_name(call: nodes.CallExpr) -> str | None:
-    callee = call.callee
-    if isinstance(callee, nodes.RefExpr) and callee.fullname in semantics.ASYNCIO_TIMEOUT_RAISERS:
-        return callee.fullname.replace(".tasks.", ".")
-    return None
+def _raiser_name(call: nodes.CallExpr, module: ModuleContext) -> str | None:
+    """``asyncio.wait_for`` or ``async_timeout.timeout``/``timeout_at`` (also when mypy could not follow its import)."""
+    named = module.imported_name(call.callee)
+    return named.replace(".tasks.", ".") if named in semantics.ASYNCIO_TIMEOUT_RAISERS else None
 
 
 def _check_handlers(stmt: nodes.TryStmt, raiser: str, function: FunctionScope, module: ModuleContext) -> None:
