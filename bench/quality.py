@@ -194,7 +194,9 @@ def run_plugin(targets: list[str], paths: PathMap, output: str,
                    str(Path(scratch) / "cache"), *MYPY_OPTIONS, *extra]
         if output == "json":
             command += ["-O", "json"]
-        result = subprocess.run([*command, *targets], capture_output=True, text=True)
+        # Run outside the checkout: ``-m`` puts the working directory first on ``sys.path``, so a
+        # checkout's own copy of the plugin would shadow the installed one ``plugin_identity`` names.
+        result = subprocess.run([*command, *targets], capture_output=True, text=True, cwd=scratch)
     text = result.stdout + result.stderr
     crashes = text.count("INTERNAL ERROR") + text.count("Traceback (most recent call last)")
     adapt = adapt_mypy_json if output == "json" else adapt_mypy_text
