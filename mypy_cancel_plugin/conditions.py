@@ -176,6 +176,40 @@ def implied(condition: nodes.Expression, atom: Atom, fact: Fact, options: Option
     return Truth.UNKNOWN
 
 
+# The cases a leaf of a condition is true in, of some exclusive cases a value can be in (a
+# coroutine, a future, anything else); ``None`` for a leaf that says nothing about them.
+CasesOf = Callable[[nodes.Expression], "frozenset[str] | None"]
+
+
+def possible_cases(condition: nodes.Expression, true_in: CasesOf, cases: Iterable[str], options: Options | None,
+                   *, holds: bool) -> frozenset[str]:
+    """The cases in which ``condition`` can evaluate to ``holds``: those that do not refute it.
+
+    The generalisation of ``implied`` to a value that is one of several things: under
+    ``if isinstance(x, Future) or iscoroutine(x)``, ``x`` is a future or a coroutine, nothing else.
+    """
+    refuted = Truth.of(not holds)
+    return frozenset(case for case in cases if _in_case(condition, case, true_in, options) is not refuted)
+
+
+def true_in_cases(expr: nodes.Expression, true_in: CasesOf, cases: Iterable[str],
+                  options: Options | None) -> frozenset[str] | None:
+    """The cases ``expr`` is true in, when it is decided in every one (a predicate's returned
+    condition: ``return isinstance(v, Future) or iscoroutine(v)``); ``None`` if not."""
+    truths = {case: _in_case(expr, case, true_in, options) for case in cases}
+    if Truth.UNKNOWN in truths.values():
+        return None
+    return frozenset(case for case, truth in truths.items() if truth is Truth.TRUE)
+
+
+def _in_case(condition: nodes.Expression, case: str, true_in: CasesOf, options: Options | None) -> Truth:
+    def leaf(expr: nodes.Expression) -> Truth:
+        cases = true_in(expr)
+        return Truth.UNKNOWN if cases is None else Truth.of(case in cases)
+
+    return evaluate(condition, leaf, options)
+
+
 def identity_check(expr: nodes.Expression) -> tuple[nodes.Expression, nodes.Expression, bool] | None:
     """``(a, b, True)`` for ``a is b``, ``(a, b, False)`` for ``a is not b``."""
     if isinstance(expr, nodes.ComparisonExpr) and expr.operators in (["is"], ["is not"]):

@@ -101,6 +101,11 @@ CURRENT_TASK_FUNCTIONS = frozenset({"asyncio.tasks.current_task", "_asyncio.curr
 # Tests that a value is a coroutine, or a callable whose calls give one: the code they guard knows it.
 COROUTINE_TESTS = frozenset({"asyncio.coroutines.iscoroutine", "inspect.iscoroutine"})
 COROUTINE_FUNCTION_TESTS = frozenset({"asyncio.coroutines.iscoroutinefunction", "inspect.iscoroutinefunction"})
+# Tests that a value is an asyncio future (which ``ensure_future`` hands back as it is, no task).
+FUTURE_TESTS = frozenset({"asyncio.futures.isfuture", "asyncio.base_futures.isfuture"})
+# Classes an ``isinstance`` test names: asyncio's futures (tasks are futures), and coroutines.
+FUTURE_CLASSES = frozenset({"asyncio.futures.Future", "_asyncio.Future", "asyncio.tasks.Task", "_asyncio.Task"})
+COROUTINE_CLASSES = frozenset({"typing.Coroutine", "collections.abc.Coroutine", "types.CoroutineType"})
 # ``Task.cancelling()`` is the number of pending cancellation requests of that task;
 # ``Task.uncancel()`` withdraws one and returns how many remain.
 CANCEL_COUNT_READERS = frozenset({"cancelling"})

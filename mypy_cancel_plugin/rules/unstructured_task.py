@@ -26,7 +26,7 @@ from mypy.types import CallableType, Instance, NoneType, ProperType, get_proper_
 
 from mypy_cancel_plugin import evidence as evidence_module
 from mypy_cancel_plugin import semantics, walk
-from mypy_cancel_plugin.conditions import Truth, implied, place_of
+from mypy_cancel_plugin.conditions import place_of, possible_cases, true_in_cases
 from mypy_cancel_plugin.context import FunctionScope, ModuleContext
 from mypy_cancel_plugin.errorcodes import (
     UNSTRUCTURED_TASK,
@@ -249,29 +249,30 @@ class _Rule:
         return isinstance(argument, nodes.CallExpr) and self.evidence.says_nothing_about(argument, self.function.defn)
 
     def tested_coroutine(self, value: nodes.Expression) -> bool:
-        """``value`` is evaluated only where a test said it is a coroutine: ``x`` under ``if
-        asyncio.iscoroutine(x)``, ``f(...)`` under ``if inspect.iscoroutinefunction(f)`` or after ``if
-        not ...: return`` (``conditions_at``).  A closure also runs under the tests around its
-        ``def``, when the function it is defined in never rebinds the name the test is about."""
-        subject, tests = (
-            (value.callee, semantics.COROUTINE_FUNCTION_TESTS) if isinstance(value, nodes.CallExpr)
-            else (value, semantics.COROUTINE_TESTS)
-        )
+        """``value`` is evaluated only where a test left a coroutine as the case the code handles: ``x``
+        under ``if asyncio.iscoroutine(x)``, or under ``if isinstance(x, Future) or iscoroutine(x)``
+        (a future is handed back as it is; a coroutine is wrapped in a task); ``f(...)`` under ``if
+        inspect.iscoroutinefunction(f)``; also after ``if not ...: return`` (``conditions_at``), and
+        through a predicate of this module (``def yields(v): return ... iscoroutine(v)``).  A closure
+        also runs under the tests around its ``def``, when the function it is defined in never
+        rebinds the name the test is about."""
+        of_callee = isinstance(value, nodes.CallExpr)
+        subject = value.callee if isinstance(value, nodes.CallExpr) else value
+        cases = _CALLEE_CASES if of_callee else _VALUE_CASES
         root = _root_name(subject)
         if root is None:
             return False
 
-        def states(leaf: nodes.Expression) -> bool | None:
-            if not (isinstance(leaf, nodes.CallExpr) and isinstance(leaf.callee, nodes.RefExpr) and len(leaf.args) == 1):
-                return None
-            return True if leaf.callee.fullname in tests and _same_place(leaf.args[0], subject) else None
+        def true_in(leaf: nodes.Expression) -> frozenset[str] | None:
+            return self._cases_tested(leaf, subject, of_callee, 0)
 
         scope: FunctionScope = self.function
         node_at: nodes.Node = value
         while True:
-            if any(getattr(call.callee, "fullname", None) in tests for call in scope.of(nodes.CallExpr)):
+            if any(self._may_test(call) for call in scope.of(nodes.CallExpr)):
                 for condition, holds in function_facts(scope, self.module).conditions_at(node_at):
-                    if implied(condition, lambda _: Truth.UNKNOWN, states, self.module.options, holds=holds) is Truth.TRUE:
+                    possible = possible_cases(condition, true_in, cases, self.module.options, holds=holds)
+                    if _CORO in possible and _OTHER not in possible:
                         return True
             outer = scope.enclosing[-2] if len(scope.enclosing) > 1 else None
             if not isinstance(outer, nodes.FuncDef) or scope.defn is None:
@@ -279,6 +280,40 @@ class _Rule:
             node_at, scope = scope.defn, self.module.scope_of(outer)
             if place_of(root) in function_facts(scope, self.module).stored:
                 return False  # the name the test is about may be bound to another value later
+
+    def _may_test(self, call: nodes.CallExpr) -> bool:
+        """A call that can be a test ``tested_coroutine`` reads: a coroutine test, or a predicate of this module."""
+        callee = call.callee
+        if not isinstance(callee, nodes.RefExpr):
+            return False
+        return callee.fullname in _TESTS or _predicate_returned(callee.node, self.module) is not None
+
+    def _cases_tested(self, leaf: nodes.Expression, subject: nodes.Expression, of_callee: bool,
+                      depth: int) -> frozenset[str] | None:
+        """The cases (``_VALUE_CASES``; for a callee ``_CALLEE_CASES``) in which ``leaf`` is true,
+        when it tests ``subject``; ``None`` for a leaf that says nothing about it."""
+        if not (isinstance(leaf, nodes.CallExpr) and isinstance(leaf.callee, nodes.RefExpr) and leaf.args):
+            return None
+        name, first = leaf.callee.fullname, leaf.args[0]
+        tested = _same_place(first, subject)
+        if tested and len(leaf.args) == 1:
+            if name in (semantics.COROUTINE_FUNCTION_TESTS if of_callee else semantics.COROUTINE_TESTS):
+                return frozenset({_CORO})
+            if name in semantics.FUTURE_TESTS and not of_callee:
+                return frozenset({_FUTURE})
+        if name == "builtins.isinstance" and tested and len(leaf.args) == 2 and not of_callee:
+            return _instance_cases(leaf.args[1])
+        returned = _predicate_returned(leaf.callee.node, self.module)
+        if returned is None or depth >= _PREDICATE_DEPTH:
+            return None
+        assert isinstance(leaf.callee.node, nodes.FuncDef)
+        parameter = _parameter_given(leaf, leaf.callee.node, subject)
+        if parameter is None:
+            return None
+        cases = _CALLEE_CASES if of_callee else _VALUE_CASES
+        return true_in_cases(
+            returned, lambda inner: self._cases_tested(inner, parameter, of_callee, depth + 1), cases, self.module.options
+        )
 
     def holds_coroutines(self, sequence: nodes.Expression) -> bool:
         """``is_coroutine`` for the items of ``sequence`` (``gather(*calls)``, ``wait(calls)``): as the
@@ -434,6 +469,58 @@ def _constructed_task_class(callee_type: ProperType | None) -> str | None:
     assert isinstance(callee_type, CallableType)
     info = callee_type.type_object()
     return info.name if any(info.has_base(name) for name in TASK_CLASSES) else None
+
+
+# The cases a value handed to asyncio is in, where it takes a coroutine or a future
+# (``ensure_future``, ``wait_for``): a future is used as it is, a coroutine wrapped in a task.
+_CORO, _FUTURE, _OTHER = "coroutine", "future", "anything else"
+_VALUE_CASES = (_CORO, _FUTURE, _OTHER)
+_CALLEE_CASES = (_CORO, _OTHER)  # a coroutine function, or not
+_TESTS = semantics.COROUTINE_TESTS | semantics.COROUTINE_FUNCTION_TESTS | semantics.FUTURE_TESTS | {"builtins.isinstance"}
+_PREDICATE_DEPTH = 3  # predicates that call predicates, read this deep
+
+
+def _instance_cases(classes: nodes.Expression) -> frozenset[str] | None:
+    """The cases ``isinstance(x, classes)`` is true in: asyncio futures, coroutines, or both."""
+    found: set[str] = set()
+    for item in classes.items if isinstance(classes, nodes.TupleExpr) else [classes]:
+        name = item.fullname if isinstance(item, nodes.RefExpr) else None
+        if name in semantics.FUTURE_CLASSES:
+            found.add(_FUTURE)
+        elif name in semantics.COROUTINE_CLASSES:
+            found.add(_CORO)
+        else:
+            return None  # another class: it may hold anything else too
+    return frozenset(found)
+
+
+def _predicate_returned(definition: nodes.SymbolNode | None, module: ModuleContext) -> nodes.Expression | None:
+    """What a predicate of this module returns: a plain function of this module whose body is one
+    ``return`` (after its docstring)."""
+    if not (isinstance(definition, nodes.FuncDef) and module.defines(definition)) or not isinstance(
+        definition.info, nodes.FakeInfo
+    ):
+        return None  # not a plain function of this module (a method's first parameter is not what is passed first)
+    body = definition.body.body
+    if body and isinstance(body[0], nodes.ExpressionStmt) and isinstance(body[0].expr, nodes.StrExpr):
+        body = body[1:]
+    if definition.is_coroutine or definition.is_generator or len(body) != 1:
+        return None
+    statement = body[0]
+    return statement.expr if isinstance(statement, nodes.ReturnStmt) else None
+
+
+def _parameter_given(call: nodes.CallExpr, function: nodes.FuncDef, subject: nodes.Expression) -> nodes.NameExpr | None:
+    """The parameter of ``function`` that ``call`` passes ``subject`` to positionally, as a name in its body."""
+    for index, (argument, kind) in enumerate(zip(call.args, call.arg_kinds)):
+        if kind != nodes.ARG_POS:
+            return None
+        if _same_place(argument, subject) and index < len(function.arguments):
+            variable = function.arguments[index].variable
+            name = nodes.NameExpr(variable.name)
+            name.node = variable
+            return name
+    return None
 
 
 def _root_name(expr: nodes.Expression) -> nodes.NameExpr | None:
