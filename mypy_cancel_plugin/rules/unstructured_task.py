@@ -258,7 +258,7 @@ class _Rule:
         rebinds the name the test is about."""
         of_callee = isinstance(value, nodes.CallExpr)
         subject = value.callee if isinstance(value, nodes.CallExpr) else value
-        cases = _CALLEE_CASES if of_callee else _VALUE_CASES
+        cases = _cases(of_callee)
         root = _root_name(subject)
         if root is None:
             return False
@@ -310,10 +310,8 @@ class _Rule:
         parameter = _parameter_given(leaf, leaf.callee.node, subject)
         if parameter is None:
             return None
-        cases = _CALLEE_CASES if of_callee else _VALUE_CASES
-        return true_in_cases(
-            returned, lambda inner: self._cases_tested(inner, parameter, of_callee, depth + 1), cases, self.module.options
-        )
+        return true_in_cases(returned, lambda inner: self._cases_tested(inner, parameter, of_callee, depth + 1),
+                             _cases(of_callee), self.module.options)
 
     def holds_coroutines(self, sequence: nodes.Expression) -> bool:
         """``is_coroutine`` for the items of ``sequence`` (``gather(*calls)``, ``wait(calls)``): as the
@@ -476,6 +474,10 @@ def _constructed_task_class(callee_type: ProperType | None) -> str | None:
 _CORO, _FUTURE, _OTHER = "coroutine", "future", "anything else"
 _VALUE_CASES = (_CORO, _FUTURE, _OTHER)
 _CALLEE_CASES = (_CORO, _OTHER)  # a coroutine function, or not
+def _cases(of_callee: bool) -> tuple[str, ...]:
+    return _CALLEE_CASES if of_callee else _VALUE_CASES
+
+
 _TESTS = semantics.COROUTINE_TESTS | semantics.COROUTINE_FUNCTION_TESTS | semantics.FUTURE_TESTS | {"builtins.isinstance"}
 _PREDICATE_DEPTH = 3  # predicates that call predicates, read this deep
 
@@ -497,10 +499,10 @@ def _instance_cases(classes: nodes.Expression) -> frozenset[str] | None:
 def _predicate_returned(definition: nodes.SymbolNode | None, module: ModuleContext) -> nodes.Expression | None:
     """What a predicate of this module returns: a plain function of this module whose body is one
     ``return`` (after its docstring)."""
-    if not (isinstance(definition, nodes.FuncDef) and module.defines(definition)) or not isinstance(
-        definition.info, nodes.FakeInfo
-    ):
-        return None  # not a plain function of this module (a method's first parameter is not what is passed first)
+    if not isinstance(definition, nodes.FuncDef) or not isinstance(definition.info, nodes.FakeInfo):
+        return None  # not a plain function: a method's first parameter is not what a call passes first
+    if not module.defines(definition):
+        return None
     body = definition.body.body
     if body and isinstance(body[0], nodes.ExpressionStmt) and isinstance(body[0].expr, nodes.StrExpr):
         body = body[1:]
