@@ -513,11 +513,9 @@ def _predicate_returned(definition: nodes.SymbolNode | None, module: ModuleConte
 
 
 def _parameter_given(call: nodes.CallExpr, function: nodes.FuncDef, subject: nodes.Expression) -> nodes.NameExpr | None:
-    """The parameter of ``function`` that ``call`` passes ``subject`` to positionally, as a name in its body."""
-    for index, (argument, kind) in enumerate(zip(call.args, call.arg_kinds)):
-        if kind != nodes.ARG_POS:
-            return None
-        if _same_place(argument, subject) and index < len(function.arguments):
+    """The parameter of ``function`` that ``call`` passes ``subject`` to, as a name in its body."""
+    for argument, index in formal_arguments(call, function.arg_names, function.arg_kinds, False):
+        if _same_place(argument, subject):
             variable = function.arguments[index].variable
             name = nodes.NameExpr(variable.name)
             name.node = variable
