@@ -9,7 +9,12 @@ function, a long ``elif`` chain in a handler, a ``cancelling()`` comparison with
 integer, deeply nested ``try`` statements -- with mypy's CPU time without and with the plugin.
 The plugin's extra time per unit must stay flat as the size doubles.
 
-Usage: python bench/scaling.py [--curve] [--stress] [--split S]
+``--breakdown``: where the plugin's time goes, in one cold mypy process over a split: the
+module walk (nodes, microseconds per node), the helper summaries, and the rules by the kind of
+scope they judge (module top level, coroutine function, generator, plain function), beside
+mypy's whole CPU time and its garbage collections.  What a cheaper design must shrink.
+
+Usage: python bench/scaling.py [--curve] [--stress] [--breakdown] [--split S]
 """
 
 from __future__ import annotations
@@ -42,7 +47,70 @@ TIMED_RUN = textwrap.dedent("""
             spent[0] += time.process_time() - start
     rules.check_module = timed  # the plugin imports it from there on first use
     stdout, stderr, status = api.run(sys.argv[1:])
-    print(json.dumps({"plugin": spent[0], "status": status, "crashed": "Traceback" in stdout + stderr}))
+    output = stdout + stderr  # (a checked name may be called "Traceback": only a real one counts)
+    crashed = "Traceback (most recent call last)" in output or "INTERNAL ERROR" in output
+    print(json.dumps({"plugin": spent[0], "status": status, "crashed": crashed}))
+""")
+# Run inside a fresh Python: mypy with the plugin, each part of the plugin's work timed.
+BREAKDOWN_RUN = textwrap.dedent("""
+    import gc, json, sys, time
+    from mypy import api
+    from mypy_cancel_plugin import walk
+    import mypy_cancel_plugin.rules as rules
+    seconds, nodes, inside = {}, {}, [False]
+    def add(key, spent):
+        seconds[key] = seconds.get(key, 0.0) + spent
+        if key in ("walk", "summaries") and not inside[0]:
+            seconds["outside check_module"] = seconds.get("outside check_module", 0.0) + spent
+    def kind_of(scope):
+        defn = scope.function.defn if scope.function is not None else None
+        if defn is None:
+            return "module top level"
+        return "coroutine function" if defn.is_coroutine else "generator" if defn.is_generator else "plain function"
+    def timed_walk(tree, _walk=walk.module_scopes):
+        start = time.process_time()
+        scopes = _walk(tree)
+        add("walk", time.process_time() - start)
+        for scope in scopes:
+            nodes[kind_of(scope)] = nodes.get(kind_of(scope), 0) + len(scope.in_order)
+        return scopes
+    def timed_rules(walked, *args, _run=rules._run_rules):
+        start = time.process_time()
+        try:
+            return _run(walked, *args)
+        finally:
+            add("rules: " + kind_of(walked), time.process_time() - start)
+    def timed_summaries(module, _summarise=rules.summarise_helpers):
+        start = time.process_time()
+        try:
+            return _summarise(module)
+        finally:
+            add("summaries", time.process_time() - start)
+    def timed_check(*args, _check=rules.check_module, **kwargs):
+        start = time.process_time()
+        inside[0] = True
+        try:
+            return _check(*args, **kwargs)
+        finally:
+            inside[0] = False
+            add("check_module", time.process_time() - start)
+    collections = [0, 0.0, 0.0]
+    def collected(phase, info):
+        if phase == "start":
+            collections[2] = time.perf_counter()
+        else:
+            collections[0] += 1
+            collections[1] += time.perf_counter() - collections[2]
+    gc.callbacks.append(collected)
+    walk.module_scopes = timed_walk
+    rules._run_rules, rules.summarise_helpers, rules.check_module = timed_rules, timed_summaries, timed_check
+    start = time.process_time()
+    stdout, stderr, status = api.run(sys.argv[1:])
+    total = time.process_time() - start
+    output = stdout + stderr
+    crashed = "Traceback (most recent call last)" in output or "INTERNAL ERROR" in output
+    print(json.dumps({"total": total, "seconds": seconds, "nodes": nodes, "gc": collections[:2], "status": status,
+                      "crashed": crashed}))
 """)
 
 
@@ -76,6 +144,32 @@ def curve(split: str, scratch: Path) -> None:
         measured = timed_plugin_run(config, chosen)
         print(f"  {quarter}/4: {len(chosen):5} files {lines:8} lines  plugin {measured['plugin']:6.2f}s  "
               f"{1e6 * measured['plugin'] / lines:6.2f} us/line")
+
+
+def breakdown(split: str, scratch: Path) -> None:
+    config = scratch / "with.ini"
+    config.write_text("[mypy]\nplugins = mypy_cancel_plugin\n")
+    packages = corpus.ensure(corpus.split_names(split), log=lambda m: print(m, file=sys.stderr))
+    targets = [str(d) for p in packages for d in p.packages]
+    result = subprocess.run([sys.executable, "-c", BREAKDOWN_RUN, "--config-file", str(config), *OPTIONS, *targets],
+                            capture_output=True, text=True)
+    measured = json.loads(result.stdout.splitlines()[-1])
+    seconds, nodes = measured["seconds"], measured["nodes"]
+    walked = sum(nodes.values())
+    walk, summaries = seconds.get("walk", 0.0), seconds.get("summaries", 0.0)
+    rules_total = sum(spent for key, spent in seconds.items() if key.startswith("rules: "))
+    plugin = seconds.get("check_module", 0.0) + seconds.get("outside check_module", 0.0)
+    print(f"where the plugin's time goes, one cold mypy over the {split} corpus ({len(packages)} packages), "
+          f"CPU seconds{'  FAILED: a traceback in the output' if measured['crashed'] else ''}")
+    print(f"  mypy with the plugin: {measured['total']:7.2f}s; garbage collections: {measured['gc'][0]} "
+          f"taking {measured['gc'][1]:.2f}s")
+    print(f"  the plugin: {plugin:7.2f}s ({100 * plugin / measured['total']:.1f}% of the run)")
+    print(f"    walk:      {walk:7.2f}s over {walked} nodes ({1e6 * walk / max(walked, 1):.2f} us/node)")
+    print(f"    summaries: {summaries:7.2f}s")
+    print(f"    rules:     {rules_total:7.2f}s; the rest (contexts, reporting): {plugin - walk - summaries - rules_total:7.2f}s")
+    for kind in ("module top level", "coroutine function", "generator", "plain function"):
+        share = nodes.get(kind, 0) / max(walked, 1)
+        print(f"      {kind:20} {seconds.get('rules: ' + kind, 0.0):7.2f}s rules, {100 * share:5.1f}% of the nodes")
 
 
 def _awaited_tasks(n: int) -> str:
@@ -137,14 +231,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--curve", action="store_true")
     parser.add_argument("--stress", action="store_true")
+    parser.add_argument("--breakdown", action="store_true")
     parser.add_argument("--split", default="seen", choices=["seen", "tune", "holdout", "unseen", "all"])
     args = parser.parse_args(argv)
     print(corpus.plugin_identity())
     with tempfile.TemporaryDirectory(prefix="mypy-cancel-scaling-") as scratch:
-        if args.curve or not args.stress:
+        everything = not (args.curve or args.stress or args.breakdown)
+        if args.curve or everything:
             curve(args.split, Path(scratch))
-        if args.stress or not args.curve:
+        if args.stress or everything:
             stress(Path(scratch))
+        if args.breakdown or everything:
+            breakdown(args.split, Path(scratch))
     return 0
 
 
