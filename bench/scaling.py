@@ -1,6 +1,7 @@
-"""Does the plugin's time grow linearly?  Two figures, printed, never asserted.
+"""Does the plugin's time grow linearly, and where does it go?  Figures, printed, never asserted.
 
-``--curve``: the plugin's own time (its per-module work, timed inside one mypy process) over
+``--curve``: the plugin's own time (all its work, timed inside one mypy process: the walk and
+summaries mypy 2.4 asks for before a module's rules run, and the rules) over
 1/4, 2/4, 3/4 and all of the corpus's files, in microseconds per line: flat means linear.
 
 ``--stress``: generated inputs that once made the plugin superlinear or fail, at three sizes
@@ -27,32 +28,15 @@ import sys
 import tempfile
 import textwrap
 from collections.abc import Callable
+from typing import Any
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import corpus  # noqa: E402
 
 OPTIONS = ["--no-incremental", "--ignore-missing-imports", "--follow-imports=silent", "--python-version", "3.11"]
-# Run inside a fresh Python: mypy with the plugin, the plugin's per-module work timed.
-TIMED_RUN = textwrap.dedent("""
-    import json, sys, time
-    from mypy import api
-    import mypy_cancel_plugin.rules as rules
-    spent = [0.0]
-    def timed(*args, _check=rules.check_module, **kwargs):
-        start = time.process_time()
-        try:
-            return _check(*args, **kwargs)
-        finally:
-            spent[0] += time.process_time() - start
-    rules.check_module = timed  # the plugin imports it from there on first use
-    stdout, stderr, status = api.run(sys.argv[1:])
-    output = stdout + stderr  # (a checked name may be called "Traceback": only a real one counts)
-    crashed = "Traceback (most recent call last)" in output or "INTERNAL ERROR" in output
-    print(json.dumps({"plugin": spent[0], "status": status, "crashed": crashed}))
-""")
 # Run inside a fresh Python: mypy with the plugin, each part of the plugin's work timed.
-BREAKDOWN_RUN = textwrap.dedent("""
+TIMED_RUN = textwrap.dedent("""
     import gc, json, sys, time
     from mypy import api
     from mypy_cancel_plugin import walk
@@ -107,10 +91,12 @@ BREAKDOWN_RUN = textwrap.dedent("""
     start = time.process_time()
     stdout, stderr, status = api.run(sys.argv[1:])
     total = time.process_time() - start
-    output = stdout + stderr
+    output = stdout + stderr  # (a checked name may be called "Traceback": only a real one counts)
     crashed = "Traceback (most recent call last)" in output or "INTERNAL ERROR" in output
-    print(json.dumps({"total": total, "seconds": seconds, "nodes": nodes, "gc": collections[:2], "status": status,
-                      "crashed": crashed}))
+    # mypy 2.4 asks for a module's summaries (and so its walk) before its rules run: outside check_module.
+    plugin = seconds.get("check_module", 0.0) + seconds.get("outside check_module", 0.0)
+    print(json.dumps({"total": total, "plugin": plugin, "seconds": seconds, "nodes": nodes, "gc": collections[:2],
+                      "status": status, "crashed": crashed}))
 """)
 
 
@@ -119,7 +105,8 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def timed_plugin_run(config: Path, targets: list[str]) -> dict[str, float]:
+def timed_plugin_run(config: Path, targets: list[str]) -> dict[str, Any]:
+    """One cold mypy with the plugin over ``targets``, each part of the plugin's work timed (``TIMED_RUN``)."""
     result = subprocess.run([sys.executable, "-c", TIMED_RUN, "--config-file", str(config), *OPTIONS, *targets],
                             capture_output=True, text=True)
     return json.loads(result.stdout.splitlines()[-1])
@@ -150,15 +137,11 @@ def breakdown(split: str, scratch: Path) -> None:
     config = scratch / "with.ini"
     config.write_text("[mypy]\nplugins = mypy_cancel_plugin\n")
     packages = corpus.ensure(corpus.split_names(split), log=lambda m: print(m, file=sys.stderr))
-    targets = [str(d) for p in packages for d in p.packages]
-    result = subprocess.run([sys.executable, "-c", BREAKDOWN_RUN, "--config-file", str(config), *OPTIONS, *targets],
-                            capture_output=True, text=True)
-    measured = json.loads(result.stdout.splitlines()[-1])
-    seconds, nodes = measured["seconds"], measured["nodes"]
+    measured = timed_plugin_run(config, [str(d) for p in packages for d in p.packages])
+    seconds, nodes, plugin = measured["seconds"], measured["nodes"], measured["plugin"]
     walked = sum(nodes.values())
     walk, summaries = seconds.get("walk", 0.0), seconds.get("summaries", 0.0)
     rules_total = sum(spent for key, spent in seconds.items() if key.startswith("rules: "))
-    plugin = seconds.get("check_module", 0.0) + seconds.get("outside check_module", 0.0)
     print(f"where the plugin's time goes, one cold mypy over the {split} corpus ({len(packages)} packages), "
           f"CPU seconds{'  FAILED: a traceback in the output' if measured['crashed'] else ''}")
     print(f"  mypy with the plugin: {measured['total']:7.2f}s; garbage collections: {measured['gc'][0]} "

@@ -169,14 +169,17 @@ class ModuleContext:
     @cached_property
     def imported_values(self) -> list[tuple[nodes.Var, nodes.Expression]]:
         """Each global an import of the top level binds -> what it imports (see ``import_bindings``)."""
-        top = self.scopes[0]
-        return list(import_bindings([*top.of(nodes.ImportFrom), *top.of(nodes.Import)], self.tree, self.modules))
+        return list(import_bindings(self._top_level_imports, self.tree, self.modules))
 
     @cached_property
     def unfollowed_imports(self) -> dict[nodes.Var, str]:
         """Each global an import of the top level binds to what mypy could not follow -> its dotted name."""
+        return unfollowed_imports(self._top_level_imports, self.tree)
+
+    @cached_property
+    def _top_level_imports(self) -> list[nodes.ImportBase]:
         top = self.scopes[0]
-        return unfollowed_imports([*top.of(nodes.ImportFrom), *top.of(nodes.Import)], self.tree)
+        return [*top.of(nodes.ImportFrom), *top.of(nodes.Import)]
 
     def imported_name(self, expr: nodes.Expression) -> str | None:
         """What ``expr`` names: its definition's fullname, or, through an import mypy could not

@@ -474,6 +474,8 @@ def _constructed_task_class(callee_type: ProperType | None) -> str | None:
 _CORO, _FUTURE, _OTHER = "coroutine", "future", "anything else"
 _VALUE_CASES = (_CORO, _FUTURE, _OTHER)
 _CALLEE_CASES = (_CORO, _OTHER)  # a coroutine function, or not
+
+
 def _cases(of_callee: bool) -> tuple[str, ...]:
     return _CALLEE_CASES if of_callee else _VALUE_CASES
 
