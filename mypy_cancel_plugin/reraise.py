@@ -14,6 +14,7 @@ In a context manager's exit method, a falsy return makes the ``with`` statement 
 exception the method was given (``semantics.EXIT_EXCEPTION_PARAMETER``): a path on which the
 exception in hand is known to be that one (``caught is given``, a fact the conditions on the
 path decide) re-raises it by returning ``False``/``None`` or by reaching the end of the method.
+A binding of that parameter that runs only while it is ``None`` keeps it the given exception.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class FunctionFacts:
         self._options = options
         self._helper_reads_count = helper_reads_count
         # In an exit method: the parameter holding the exception it was given.
-        self.given = _given_parameter(scope)
+        self.given = _given_parameter(scope, options)
 
     @cached_property
     def stored(self) -> StoredValues:
@@ -873,9 +874,15 @@ def _joined(paths: list[Escape]) -> Truth:
     return known.pop() if len(known) == 1 else Truth.UNKNOWN
 
 
-def _given_parameter(scope: FunctionScope) -> nodes.Var | None:
+def _given_parameter(scope: FunctionScope, options: Options | None) -> nodes.Var | None:
     """In an exit method (``semantics.EXIT_EXCEPTION_PARAMETER``), the parameter that receives the
-    exception, unless the method binds that name to something else."""
+    exception, unless the method binds that name to something else while it holds one.
+
+    The ``with`` statement passes the exception itself (never ``None``) when one left its block:
+    a binding that runs only when the parameter is ``None`` (``if value is None: value = typ()``,
+    contextlib's own form) or that gives it back when it holds one (``value = value or typ()``,
+    ``typ() if value is None else value``) leaves it the given exception.
+    """
     defn = scope.defn
     index = semantics.EXIT_EXCEPTION_PARAMETER.get(defn.name) if defn is not None else None
     if defn is None or index is None or defn.info is nodes.FUNC_NO_INFO or defn.is_static or defn.is_class:
@@ -884,9 +891,21 @@ def _given_parameter(scope: FunctionScope) -> nodes.Var | None:
     if index >= len(positional):
         return None
     given = positional[index]
-    for node in scope.nodes:
+    walked = scope.walked
+    when_given = _truth_while_holding_exception(given)
+    not_run = sorted(
+        walked.block_spans[id(block)]
+        for stmt in scope.of(nodes.IfStmt)
+        for block in _branches_never_run(stmt, when_given, options)
+        if id(block) in walked.block_spans
+    )
+    for position, node in enumerate(scope.nodes):
+        if any(first <= position < end for first, end in not_run):
+            continue
         targets: list[nodes.Node | None] = []
         if isinstance(node, nodes.AssignmentStmt):
+            if _gives_back(node, given, when_given, options):
+                continue
             targets = list(node.lvalues)
         elif isinstance(node, (nodes.OperatorAssignmentStmt, nodes.AssignmentExpr)):
             targets = [node.lvalue if isinstance(node, nodes.OperatorAssignmentStmt) else node.target]
@@ -904,6 +923,51 @@ def _given_parameter(scope: FunctionScope) -> nodes.Var | None:
             ):
                 return None
     return given
+
+
+def _truth_while_holding_exception(parameter: nodes.Var) -> Atom:
+    """The truth of a condition's leaf while ``parameter`` holds an exception (not ``None``, and
+    truthy: exceptions define no ``__bool__``)."""
+
+    def atom(leaf: nodes.Expression) -> Truth:
+        checked = none_check(leaf)
+        if checked is not None and _names(checked[0], parameter):
+            return Truth.FALSE if checked[1] else Truth.TRUE
+        return Truth.TRUE if _names(leaf, parameter) else Truth.UNKNOWN
+
+    return atom
+
+
+def _names(expr: nodes.Expression, variable: nodes.Var) -> bool:
+    return isinstance(expr, nodes.NameExpr) and expr.node is variable
+
+
+def _branches_never_run(stmt: nodes.IfStmt, atom: Atom, options: Options | None) -> Iterator[nodes.Block]:
+    """The blocks of an ``if``/``elif``/``else`` that cannot run while ``atom`` decides its leaves:
+    a branch whose condition is false, and every branch after one whose condition is true."""
+    decided = False
+    for condition, body in zip(stmt.expr, stmt.body, strict=True):
+        truth = Truth.UNKNOWN if decided else evaluate(condition, atom, options)
+        if decided or truth is Truth.FALSE:
+            yield body
+        decided = decided or truth is Truth.TRUE
+    if decided and stmt.else_body is not None:
+        yield stmt.else_body
+
+
+def _gives_back(stmt: nodes.AssignmentStmt, variable: nodes.Var, atom: Atom, options: Options | None) -> bool:
+    """``variable = variable or x`` and ``x if variable is None else variable``: the assignment binds
+    ``variable`` to its own value whenever ``atom`` (what is true while it holds one) decides the choice."""
+    if len(stmt.lvalues) != 1 or not _names(stmt.lvalues[0], variable):
+        return False
+    value = stmt.rvalue
+    if isinstance(value, nodes.OpExpr) and value.op == "or":
+        return _names(value.left, variable) and evaluate(value.left, atom, options) is Truth.TRUE
+    if isinstance(value, nodes.ConditionalExpr):
+        truth = evaluate(value.cond, atom, options)
+        chosen = value.if_expr if truth is Truth.TRUE else value.else_expr if truth is Truth.FALSE else None
+        return chosen is not None and _names(chosen, variable)
+    return False
 
 
 def _never_completes(stmt: nodes.Statement, scope: FunctionScope, options: Options | None) -> bool:

@@ -3,7 +3,7 @@
 __version__ = "0.2.0"
 
 # Bump whenever a rule changes what it reports: cached results of older logic are then discarded.
-LOGIC_VERSION = 13
+LOGIC_VERSION = 14
 
 # mypy 1.13 is the oldest release whose type-map hand-off the plugin builds on (see
 # mypy_internals); releases after the newest tested one run if that hand-off is still there.
