@@ -891,21 +891,11 @@ def _given_parameter(scope: FunctionScope, options: Options | None) -> nodes.Var
     if index >= len(positional):
         return None
     given = positional[index]
-    walked = scope.walked
     when_given = _truth_while_holding_exception(given)
-    not_run = sorted(
-        walked.block_spans[id(block)]
-        for stmt in scope.of(nodes.IfStmt)
-        for block in _branches_never_run(stmt, when_given, options)
-        if id(block) in walked.block_spans
-    )
+    never_run = [block for stmt in scope.of(nodes.IfStmt) for block in _branches_never_run(stmt, when_given, options)]
     for position, node in enumerate(scope.nodes):
-        if any(first <= position < end for first, end in not_run):
-            continue
         targets: list[nodes.Node | None] = []
         if isinstance(node, nodes.AssignmentStmt):
-            if _gives_back(node, given, when_given, options):
-                continue
             targets = list(node.lvalues)
         elif isinstance(node, (nodes.OperatorAssignmentStmt, nodes.AssignmentExpr)):
             targets = [node.lvalue if isinstance(node, nodes.OperatorAssignmentStmt) else node.target]
@@ -917,11 +907,17 @@ def _given_parameter(scope: FunctionScope, options: Options | None) -> nodes.Var
             targets = list(node.vars)
         elif isinstance(node, nodes.DelStmt):
             targets = [node.expr]
-        for target in targets:
-            if target is not None and any(
-                isinstance(name, nodes.NameExpr) and name.node is given for name in (target, *walk.descendants(target))
-            ):
-                return None
+        binds = any(
+            isinstance(name, nodes.NameExpr) and name.node is given
+            for target in targets if target is not None
+            for name in (target, *walk.descendants(target))
+        )
+        if (
+            binds
+            and not (isinstance(node, nodes.AssignmentStmt) and _gives_back(node, given, when_given, options))
+            and not any(scope.walked.encloses_any(block, [position]) for block in never_run)
+        ):
+            return None
     return given
 
 
@@ -931,15 +927,11 @@ def _truth_while_holding_exception(parameter: nodes.Var) -> Atom:
 
     def atom(leaf: nodes.Expression) -> Truth:
         checked = none_check(leaf)
-        if checked is not None and _names(checked[0], parameter):
+        if checked is not None and place_of(checked[0]) is parameter:
             return Truth.FALSE if checked[1] else Truth.TRUE
-        return Truth.TRUE if _names(leaf, parameter) else Truth.UNKNOWN
+        return Truth.TRUE if place_of(leaf) is parameter else Truth.UNKNOWN
 
     return atom
-
-
-def _names(expr: nodes.Expression, variable: nodes.Var) -> bool:
-    return isinstance(expr, nodes.NameExpr) and expr.node is variable
 
 
 def _branches_never_run(stmt: nodes.IfStmt, atom: Atom, options: Options | None) -> Iterator[nodes.Block]:
@@ -958,15 +950,15 @@ def _branches_never_run(stmt: nodes.IfStmt, atom: Atom, options: Options | None)
 def _gives_back(stmt: nodes.AssignmentStmt, variable: nodes.Var, atom: Atom, options: Options | None) -> bool:
     """``variable = variable or x`` and ``x if variable is None else variable``: the assignment binds
     ``variable`` to its own value whenever ``atom`` (what is true while it holds one) decides the choice."""
-    if len(stmt.lvalues) != 1 or not _names(stmt.lvalues[0], variable):
+    if len(stmt.lvalues) != 1 or place_of(stmt.lvalues[0]) is not variable:
         return False
     value = stmt.rvalue
     if isinstance(value, nodes.OpExpr) and value.op == "or":
-        return _names(value.left, variable) and evaluate(value.left, atom, options) is Truth.TRUE
+        return place_of(value.left) is variable  # an exception is truthy: ``or`` gives it back
     if isinstance(value, nodes.ConditionalExpr):
         truth = evaluate(value.cond, atom, options)
         chosen = value.if_expr if truth is Truth.TRUE else value.else_expr if truth is Truth.FALSE else None
-        return chosen is not None and _names(chosen, variable)
+        return chosen is not None and place_of(chosen) is variable
     return False
 
 
